@@ -1,0 +1,191 @@
+"""The ``jiraplug`` command line.
+
+Every failure a user can fix ends as one line on stderr (``jiraplug: error: ...``) and a
+non-zero exit status, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jiraplug import __version__
+from jiraplug.errors import StartupError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jiraplug",
+        description="A Jira MCP server built as a small core plus plugins.",
+        epilog="Configuration: --config PATH, $JIRAPLUG_CONFIG or ./jiraplug.toml, plus JIRA_* / JIRAPLUG_* "
+        "environment variables. See docs/configuration.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"jiraplug {__version__}")
+    parser.add_argument("--config", metavar="PATH", help="TOML configuration file")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="serve MCP over stdio (default) or streamable HTTP",
+                           description="Serve MCP over stdio (default) or streamable HTTP.")
+    serve.add_argument("--transport", choices=["stdio", "http"], help="default: server.transport (stdio)")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument("--sandbox", action="store_true",
+                       help="serve the embedded Jira emulator instead of a real Jira (no credentials needed)")
+    serve.add_argument("--sandbox-flavour", choices=["cloud", "dc"], default="cloud",
+                       help="which Jira the sandbox emulates (default cloud)")
+    serve.add_argument("--sandbox-seed", type=int, default=1, help="seed of the sandbox data (default 1)")
+
+    plugins = sub.add_parser("plugins", help="list plugins: source, version, enabled, hooks, errors",
+                             description="List discovered plugins.")
+    plugins.add_argument("--json", action="store_true", help="print JSON")
+
+    config = sub.add_parser("config", help="print the effective configuration (secrets redacted)",
+                            description="Print the effective configuration with every secret redacted.")
+    config.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
+
+    sub.add_parser("sandbox", help="run the embedded Jira emulator (see: jiraplug sandbox --help)", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``jiraplug`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        from jiraplug.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "plugins":
+            return _plugins(args)
+        if args.command == "config":
+            return _config(args)
+    except StartupError as exc:
+        print(f"jiraplug: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if os.environ.get("JIRAPLUG_DEBUG"):
+            raise
+        print(f"jiraplug: internal error: {type(exc).__name__}: {exc} (set JIRAPLUG_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 1
+    return EXIT_USAGE
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from jiraplug.app import attach_sandbox, bootstrap
+
+    app = bootstrap(args.config)
+    server = app.settings.server
+    for key in ("transport", "host", "port"):
+        if getattr(args, key) is not None:
+            setattr(server, key, getattr(args, key))
+    _configure_logging(server.log_level)
+    _report_plugin_errors(app.plugins)
+
+    from jiraplug import telemetry
+
+    try:
+        tel = telemetry.setup_telemetry()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    sandbox = attach_sandbox(app.settings, args.sandbox_flavour, args.sandbox_seed) if args.sandbox else None
+    try:
+        _check_jira_config(app.settings)
+        import anyio
+
+        from jiraplug.server import build_server
+
+        mcp = build_server(app.settings, app.plugins)
+        if server.transport == "http":
+            from jiraplug.http import check_exposure, serve_http
+
+            check_exposure(server)
+            print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
+            anyio.run(serve_http, mcp, server)
+        else:
+            anyio.run(mcp.run_stdio_async)
+    finally:
+        tel.shutdown()
+        if sandbox is not None:
+            sandbox.stop()
+    return 0
+
+
+def _check_jira_config(settings: Any) -> None:
+    """Fail at start-up, not at the first call, when Jira is not configured."""
+    from jiraplug.jira.auth import auth_from_settings
+
+    if not settings.jira.url:
+        raise StartupError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+    auth_from_settings(settings.jira)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _configure_logging(level: str) -> None:
+    # stdout carries the MCP stdio protocol: logs go to stderr only.
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _report_plugin_errors(plugins: Any) -> None:
+    for info in plugins.plugins:
+        for error in info.errors:
+            print(f"jiraplug: warning: plugin {info.name} disabled: {error}", file=sys.stderr)
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from jiraplug.app import bootstrap
+
+    app = bootstrap(args.config)
+    rows = [info.as_dict() for info in app.plugins.plugins]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        state = "enabled" if row["enabled"] else "disabled"
+        if row["error"]:
+            state = "FAILED"
+        source = f"{row['distribution'] or '?'} {row['version'] or ''}".strip()
+        print(f"{row['name']:<16} {state:<9} {source}")
+        if row["hooks"]:
+            print(f"{'':<16} hooks: {', '.join(row['hooks'])}")
+        if row["error"]:
+            print(f"{'':<16} error: {row['error']}")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from jiraplug.app import bootstrap
+
+    app = bootstrap(args.config)
+    data = app.settings.redacted()
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    if app.settings.config_file:
+        print(f"# from {app.settings.config_file} and the environment")
+    for table, values in data.items():
+        print(f"[{table}]")
+        for key, value in values.items():
+            print(f"{key} = {json.dumps(value, default=str)}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

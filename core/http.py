@@ -1,0 +1,110 @@
+"""Serve MCP over streamable HTTP: ``/mcp``, ``/healthz``, bearer-token and Host/Origin checks."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import json
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from jiraplug import __version__
+from jiraplug.errors import StartupError
+from jiraplug.settings import LOOPBACK_HOSTS, ServerSettings
+
+MCP_PATH = "/mcp"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to ``host`` keeps the server on this machine."""
+    if host in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(server: ServerSettings) -> None:
+    """Refuse to listen beyond loopback without a bearer token."""
+    if not is_loopback(server.host) and server.http_token is None:
+        raise StartupError(
+            f"server.host = {server.host!r} is not a loopback address: set JIRAPLUG_HTTP_TOKEN (or "
+            "server.http_token) so that /mcp requires a bearer token, or bind to 127.0.0.1"
+        )
+
+
+def transport_security(server: ServerSettings) -> TransportSecuritySettings:
+    """DNS-rebinding protection: only known Host and Origin values are accepted."""
+    host = f"[{server.host}]" if ":" in server.host and not server.host.startswith("[") else server.host
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"] if is_loopback(server.host) else [f"{host}:*", host]
+    origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts + list(server.allowed_hosts),
+        allowed_origins=origins + list(server.allowed_origins),
+    )
+
+
+def build_http_app(mcp: MCPServer[Any], server: ServerSettings) -> ASGIApp:
+    """The ASGI application: MCP at ``/mcp``, ``GET /healthz``, bearer check when a token is set."""
+    check_exposure(server)
+
+    @mcp.custom_route("/healthz", methods=["GET"])
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    app = mcp.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        json_response=server.json_response,
+        stateless_http=server.stateless_http,
+        transport_security=transport_security(server),
+        host=server.host,
+    )
+    if server.http_token is not None:
+        return BearerTokenGuard(app, server.http_token.get_secret_value())
+    return app
+
+
+class BearerTokenGuard:
+    """ASGI middleware: requests to ``/mcp`` must carry ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MCP_PATH):
+            supplied = dict(scope.get("headers") or []).get(b"authorization", b"")
+            if not hmac.compare_digest(supplied, self._expected):
+                await _unauthorized(send)
+                return
+        await self._app(scope, receive, send)
+
+
+async def _unauthorized(send: Send) -> None:
+    body = json.dumps({"error": "unauthorized", "message": "a valid bearer token is required"}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": 401,
+        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="jiraplug"'),
+                    (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
+    """Run uvicorn until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+    import uvicorn
+
+    app = build_http_app(mcp, server)
+    config = uvicorn.Config(
+        app, host=server.host, port=server.port, log_level=server.log_level.lower(), access_log=False,
+        server_header=False, timeout_graceful_shutdown=10,
+    )
+    await uvicorn.Server(config).serve()

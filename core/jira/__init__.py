@@ -1,0 +1,1 @@
+"""The async Jira REST client and its request middleware chain."""

@@ -1,0 +1,108 @@
+"""The outgoing-request middleware chain.
+
+A *send* function takes an ``httpx2.Request`` and returns an ``httpx2.Response``. A
+middleware wraps one send into another: ``wrap(send) -> send``. Plugins return
+middleware from the ``jira_request_middleware`` hook; :func:`compose` stacks them around
+the real transport, outermost first, and isolates each so that a plugin bug costs that
+plugin's behaviour for one request, not the request itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx2
+
+from jiraplug.tool_errors import UserFacingError
+
+if TYPE_CHECKING:
+    from jiraplug.plugin_host import PluginHost
+
+Send = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
+JiraMiddleware = Callable[[Send], Send]
+
+EXTENSION_KEY = "jiraplug"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What middleware may want to know about a request beyond its HTTP form.
+
+    ``operation`` names the Jira operation (e.g. ``issue.get``); ``idempotent`` says
+    whether repeating the request is safe (GETs, and POSTs that only read, such as a
+    JQL search); ``read_only`` whether it changes nothing in Jira; ``credential`` is a
+    short fingerprint of the credential in use (never the secret), so caches and rate
+    limits can keep users apart; ``touches`` lists the issue keys or resources a write
+    changes, for cache invalidation.
+    """
+
+    operation: str
+    idempotent: bool
+    read_only: bool
+    credential: str
+    touches: tuple[str, ...] = ()
+
+
+def request_info(request: httpx2.Request) -> RequestInfo:
+    """The :class:`RequestInfo` attached to ``request`` by the Jira client."""
+    info = request.extensions.get(EXTENSION_KEY)
+    if not isinstance(info, RequestInfo):
+        method = request.method.upper()
+        safe = method in {"GET", "HEAD", "OPTIONS"}
+        return RequestInfo(f"http.{method.lower()}", idempotent=safe or method in {"PUT", "DELETE"},
+                           read_only=safe, credential=credential_fingerprint(request.headers.get("authorization", "")))
+    return info
+
+
+def credential_fingerprint(authorization: str) -> str:
+    """A short, non-reversible identifier of a credential (the Authorization header value)."""
+    if not authorization:
+        return "anonymous"
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
+
+
+def compose(middlewares: Sequence[tuple[str, JiraMiddleware]], innermost: Send, host: PluginHost | None) -> Send:
+    """Stack ``(plugin, middleware)`` pairs around ``innermost``; the first pair is outermost."""
+    send = innermost
+    for plugin, middleware in reversed(middlewares):
+        send = _isolated(plugin, middleware, send, host)
+    return send
+
+
+# Exceptions that are the request's own outcome, not a plugin bug: they pass through.
+PASS_THROUGH: tuple[type[BaseException], ...] = (UserFacingError, httpx2.HTTPError)
+
+
+def _isolated(plugin: str, middleware: JiraMiddleware, inner: Send, host: PluginHost | None) -> Send:
+    try:
+        wrapped = middleware(_remembering(inner))
+    except Exception as exc:  # noqa: BLE001 - a broken factory must not break requests
+        if host:
+            host.report_error(plugin, "jira_request_middleware (building)", exc)
+        return inner
+
+    async def send(request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await wrapped(request)
+        except PASS_THROUGH:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if host:
+                host.report_error(plugin, "jira_request_middleware", exc)
+            got = request.extensions.get("jiraplug.responses") or []
+            # Reuse an answer the plugin already obtained: a write is never sent twice.
+            return got[-1] if got else await inner(request)
+
+    return send
+
+
+def _remembering(inner: Send) -> Send:
+    async def send(request: httpx2.Request) -> httpx2.Response:
+        response = await inner(request)
+        request.extensions.setdefault("jiraplug.responses", []).append(response)
+        return response
+
+    return send

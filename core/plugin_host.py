@@ -1,0 +1,267 @@
+"""A typed wrapper over pluggy's ``PluginManager``.
+
+The rest of jiraplug calls hooks through :class:`PluginHost` methods, never through the
+untyped ``pm.hook.*`` relay. The host also isolates plugins: a plugin that fails to
+import, or raises inside a hook, is recorded against its name (shown by
+``jiraplug plugins``), logged, marked on the current span, and skipped; the server keeps
+serving with the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as metadata
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from opentelemetry import trace
+
+from jiraplug import hookspecs
+from jiraplug.errors import StartupError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from jiraplug.alerts import Alert
+    from jiraplug.httpclient import HttpClientOptions
+    from jiraplug.jira.middleware import JiraMiddleware
+    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.runtime import Runtime
+    from jiraplug.settings import Settings
+    from jiraplug.toolcalls import ToolCallMiddleware
+
+log = logging.getLogger("jiraplug.plugins")
+
+ENTRY_POINT_GROUP = "jiraplug"
+BUILTIN_DISTRIBUTION = "jiraplug"
+
+
+@dataclass
+class PluginInfo:
+    """What ``jiraplug plugins`` shows about one plugin."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    enabled: bool = True
+    loaded: bool = False
+    hooks: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution == BUILTIN_DISTRIBUTION
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "builtin": self.builtin,
+            "enabled": self.enabled,
+            "loaded": self.loaded,
+            "hooks": self.hooks,
+            "error": "; ".join(self.errors) or None,
+        }
+
+
+class PluginHost:
+    """Discovers, loads and calls jiraplug plugins."""
+
+    def __init__(self) -> None:
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
+        self._info: dict[str, PluginInfo] = {}
+
+    # ----------------------------------------------------------------- loading
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Every discovered or registered plugin, in discovery order."""
+        return list(self._info.values())
+
+    def info(self, name: str) -> PluginInfo:
+        return self._info[name]
+
+    def discover(self, is_enabled: Callable[[str], bool]) -> None:
+        """Find plugins in the ``jiraplug`` entry-point group and import the enabled ones.
+
+        A disabled plugin is recorded but never imported. An import failure is recorded
+        against the plugin and logged; the others still load.
+        """
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
+            dist = ep.dist
+            info = PluginInfo(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+                enabled=is_enabled(ep.name),
+            )
+            if ep.name in self._info:
+                other = self._info[ep.name]
+                raise StartupError(
+                    f"two plugins are named {ep.name!r}: {ep.value} (from {info.distribution}) and "
+                    f"{other.module} (from {other.distribution}); uninstall one of them"
+                )
+            self._info[ep.name] = info
+            if not info.enabled:
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the server
+                self._fail(info, f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+                continue
+            self._register(plugin, info)
+
+    def register(self, plugin: object, name: str, *, distribution: str | None = None) -> None:
+        """Register a plugin object directly (tests, embedding applications)."""
+        if name in self._info:
+            raise StartupError(f"a plugin named {name!r} is already registered")
+        info = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)), distribution=distribution)
+        self._info[name] = info
+        self._register(plugin, info)
+
+    def _register(self, plugin: object, info: PluginInfo) -> None:
+        try:
+            self._pm.register(plugin, name=info.name)
+        except pluggy.PluginValidationError as exc:
+            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+            raise StartupError(f"plugin {info.name!r} ({info.module}): {detail}") from None
+        self._check_hook_names(info)
+        info.loaded = True
+        info.hooks = sorted(self._hook_names_of(info.name))
+
+    def _check_hook_names(self, info: PluginInfo) -> None:
+        known = [name for name in dir(hookspecs) if _is_hookspec(getattr(hookspecs, name))]
+        for hook_caller in self._pm.hook.__dict__.values():
+            if not isinstance(hook_caller, pluggy.HookCaller) or hook_caller.spec is not None:
+                continue
+            for impl in hook_caller.get_hookimpls():
+                if impl.plugin_name == info.name:
+                    self._pm.unregister(name=info.name)
+                    close = difflib.get_close_matches(hook_caller.name, known, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise StartupError(
+                        f"plugin {info.name!r} ({info.module}) implements unknown hook "
+                        f"{hook_caller.name!r}{hint} (known hooks: {', '.join(sorted(known))})"
+                    )
+
+    def _hook_names_of(self, name: str) -> Iterator[str]:
+        for hook_caller in self._pm.hook.__dict__.values():
+            if isinstance(hook_caller, pluggy.HookCaller):
+                if any(impl.plugin_name == name for impl in hook_caller.get_hookimpls()):
+                    yield hook_caller.name
+
+    def _fail(self, info: PluginInfo, message: str) -> None:
+        info.errors.append(message)
+        log.error("plugin %s: %s", info.name, message)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event("jiraplug.plugin.error", {"jiraplug.plugin.name": info.name, "error.message": message})
+            span.set_status(trace.StatusCode.ERROR, f"plugin {info.name} failed")
+
+    def report_error(self, plugin_name: str, where: str, exc: BaseException) -> None:
+        """Record that ``plugin_name`` raised ``exc`` in ``where`` (a hook or middleware)."""
+        info = self._info.get(plugin_name) or self._info.setdefault(plugin_name, PluginInfo(plugin_name, "?"))
+        self._fail(info, f"{where} raised {type(exc).__name__}: {exc}")
+
+    # ------------------------------------------------------------ calling hooks
+
+    def _call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation of ``hook`` in pluggy order, isolating failures.
+
+        Returns ``(plugin name, result)`` for implementations that returned without
+        raising; a raising implementation is reported against its plugin and skipped.
+        """
+        caller: pluggy.HookCaller = getattr(self._pm.hook, hook)
+        results: list[tuple[str, Any]] = []
+        # pluggy calls the last registered (and tryfirst) implementation first.
+        for impl in reversed(caller.get_hookimpls()):
+            try:
+                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self.report_error(impl.plugin_name, f"hook {hook}", exc)
+                continue
+            results.append((impl.plugin_name, result))
+        return results
+
+    async def _await_each(self, hook: str, *, reverse: bool = False, **kwargs: Any) -> None:
+        results = self._call_each(hook, **kwargs)
+        for name, result in reversed(results) if reverse else results:
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception as exc:  # noqa: BLE001
+                    self.report_error(name, f"hook {hook}", exc)
+
+    def settings_models(self) -> dict[str, type[BaseModel] | None]:
+        """``plugin_settings``: each loaded plugin's settings model (or None)."""
+        models: dict[str, type[BaseModel] | None] = {info.name: None for info in self._info.values() if info.loaded}
+        for name, model in self._call_each("plugin_settings"):
+            models[name] = model
+        return models
+
+    def register_tools(self, registry: ToolRegistry, settings: Settings) -> None:
+        """``register_tools``: each plugin adds its tools, recorded under the plugin's name."""
+        for impl in reversed(self._pm.hook.register_tools.get_hookimpls()):
+            with registry.owned_by(impl.plugin_name):
+                self._call_one(impl, "register_tools", registry=registry, settings=settings)
+
+    def register_resources(self, registry: ResourceRegistry, settings: Settings) -> None:
+        """``register_resources``: each plugin adds its resources."""
+        for impl in reversed(self._pm.hook.register_resources.get_hookimpls()):
+            with registry.owned_by(impl.plugin_name):
+                self._call_one(impl, "register_resources", registry=registry, settings=settings)
+
+    def _call_one(self, impl: pluggy.HookImpl, hook: str, **kwargs: Any) -> Any:
+        try:
+            return impl.function(*(kwargs[arg] for arg in impl.argnames))
+        except StartupError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self.report_error(impl.plugin_name, f"hook {hook}", exc)
+            return None
+
+    def configure_http_client(self, options: HttpClientOptions, settings: Settings) -> None:
+        """``configure_http_client``: plugins adjust the options in place."""
+        self._call_each("configure_http_client", options=options, settings=settings)
+
+    def jira_request_middlewares(self, runtime: Runtime) -> list[tuple[str, JiraMiddleware]]:
+        """``jira_request_middleware``: ``(plugin, middleware)`` pairs, outermost first."""
+        return [(name, mw) for name, mw in self._call_each("jira_request_middleware", runtime=runtime) if mw]
+
+    def tool_call_middlewares(self, runtime: Runtime) -> list[tuple[str, ToolCallMiddleware]]:
+        """``tool_call_middleware``: ``(plugin, middleware)`` pairs, outermost first."""
+        return [(name, mw) for name, mw in self._call_each("tool_call_middleware", runtime=runtime) if mw]
+
+    async def startup(self, runtime: Runtime) -> None:
+        """``startup``: run every plugin's start-up code, awaiting what it returns."""
+        await self._await_each("startup", runtime=runtime)
+
+    async def shutdown(self, runtime: Runtime) -> None:
+        """``shutdown``: run every plugin's shutdown code, in reverse order."""
+        await self._await_each("shutdown", reverse=True, runtime=runtime)
+
+    async def deliver_alert(self, alert: Alert, runtime: Runtime) -> None:
+        """``deliver_alert``: hand an alert change to every sink."""
+        await self._await_each("deliver_alert", alert=alert, runtime=runtime)
+
+
+def _is_hookspec(obj: object) -> bool:
+    return callable(obj) and hasattr(obj, f"{hookspecs.PROJECT_NAME}_spec")
+
+
+def _builtin_first(ep: metadata.EntryPoint) -> tuple[int, str]:
+    dist = ep.dist.name if ep.dist else ""
+    return (0 if dist == BUILTIN_DISTRIBUTION else 1, ep.name)
+
+
+def hookspec_names() -> Iterable[str]:
+    """Names of every hook a plugin may implement."""
+    return sorted(name for name in dir(hookspecs) if _is_hookspec(getattr(hookspecs, name)))

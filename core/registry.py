@@ -1,0 +1,153 @@
+"""Registries that plugins fill through the ``register_tools`` and ``register_resources`` hooks.
+
+Each entry remembers the plugin that added it (its *toolset*), so tools can be filtered
+per plugin and a duplicate name is reported with both owners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from jiraplug.errors import StartupError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class ToolAnnotationsSpec:
+    """MCP tool annotations (hints for clients), kept free of SDK imports."""
+
+    title: str | None = None
+    read_only: bool = False
+    destructive: bool = False
+    idempotent: bool = False
+    open_world: bool = True
+
+
+@dataclass
+class ToolDef:
+    """One tool: its function and how it is presented to MCP clients."""
+
+    name: str
+    fn: Callable[..., Any]
+    plugin: str
+    description: str | None = None
+    annotations: ToolAnnotationsSpec = field(default_factory=ToolAnnotationsSpec)
+    structured_output: bool | None = None
+
+
+@dataclass
+class ResourceDef:
+    """One MCP resource: a URI and the function that reads it."""
+
+    uri: str
+    read: Callable[[], Any]
+    plugin: str
+    name: str | None = None
+    description: str | None = None
+    mime_type: str = "application/json"
+
+
+class _OwnedRegistry:
+    def __init__(self) -> None:
+        self._owner = "?"
+
+    @contextmanager
+    def owned_by(self, plugin: str) -> Iterator[None]:
+        """Attribute what is added inside the block to ``plugin`` (used by the plugin host)."""
+        previous, self._owner = self._owner, plugin
+        try:
+            yield
+        finally:
+            self._owner = previous
+
+
+class ToolRegistry(_OwnedRegistry):
+    """Collects tools from plugins.
+
+    Example (in a plugin)::
+
+        @hookimpl
+        def register_tools(registry):
+            @registry.tool(title="Say hello", read_only=True)
+            async def hello(name: str) -> str:
+                "Greet someone."
+                return f"Hello {name}"
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tools: dict[str, ToolDef] = {}
+
+    def add(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        title: str | None = None,
+        read_only: bool = False,
+        destructive: bool = False,
+        idempotent: bool = False,
+        open_world: bool = True,
+        structured_output: bool | None = None,
+    ) -> ToolDef:
+        """Add ``fn`` as a tool. Its docstring is the description unless one is given."""
+        name = name or fn.__name__
+        if name in self._tools:
+            other = self._tools[name].plugin
+            raise StartupError(f"tool {name!r} is registered twice: by plugin {other!r} and by {self._owner!r}")
+        annotations = ToolAnnotationsSpec(title, read_only, destructive, idempotent, open_world)
+        tool = ToolDef(name, fn, self._owner, description, annotations, structured_output)
+        self._tools[name] = tool
+        return tool
+
+    def tool(self, name: str | None = None, **options: Any) -> Callable[[F], F]:
+        """Decorator form of :meth:`add`."""
+
+        def decorator(fn: F) -> F:
+            self.add(fn, name=name, **options)
+            return fn
+
+        return decorator
+
+    def __iter__(self) -> Iterator[ToolDef]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+
+class ResourceRegistry(_OwnedRegistry):
+    """Collects MCP resources from plugins."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._resources: dict[str, ResourceDef] = {}
+
+    def add(
+        self,
+        uri: str,
+        read: Callable[[], Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str = "application/json",
+    ) -> ResourceDef:
+        """Add a resource at ``uri``; ``read`` returns str or JSON-serialisable data (sync or async)."""
+        if uri in self._resources:
+            raise StartupError(
+                f"resource {uri!r} is registered twice: by {self._resources[uri].plugin!r} and by {self._owner!r}"
+            )
+        resource = ResourceDef(uri, read, self._owner, name, description or (read.__doc__ or "").strip(), mime_type)
+        self._resources[uri] = resource
+        return resource
+
+    def __iter__(self) -> Iterator[ResourceDef]:
+        return iter(self._resources.values())

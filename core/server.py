@@ -1,0 +1,82 @@
+"""Assemble the MCP server from settings and plugins."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ToolAnnotations
+
+from jiraplug import __version__
+from jiraplug.plugin_host import PluginHost
+from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
+from jiraplug.runtime import Runtime
+from jiraplug.settings import Settings
+from jiraplug.toolcalls import ServerMiddleware
+
+INSTRUCTIONS = (
+    "Tools for Jira: search issues with JQL, read and change issues. Issue keys look like PROJ-123. "
+    "Text fields are Markdown."
+)
+
+
+def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
+    """An ``MCPServer`` whose tools and resources come from the plugins' hooks."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        async with Runtime.running(settings, plugins) as runtime:
+            yield runtime
+
+    server: MCPServer[Runtime] = MCPServer(
+        "jiraplug",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level=settings.server.log_level,
+        middleware=[ServerMiddleware()],
+    )
+    tools = ToolRegistry()
+    plugins.register_tools(tools, settings)
+    for tool in tools:
+        _add_tool(server, tool)
+    resources = ResourceRegistry()
+    plugins.register_resources(resources, settings)
+    for resource in resources:
+        _add_resource(server, resource)
+    return server
+
+
+def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:
+    spec = tool.annotations
+    server.add_tool(
+        tool.fn,
+        name=tool.name,
+        title=spec.title,
+        description=tool.description,
+        annotations=ToolAnnotations(
+            title=spec.title,
+            read_only_hint=spec.read_only,
+            destructive_hint=spec.destructive,
+            idempotent_hint=spec.idempotent,
+            open_world_hint=spec.open_world,
+        ),
+        meta={"jiraplug/toolset": tool.plugin},
+        structured_output=tool.structured_output,
+    )
+
+
+def _add_resource(server: MCPServer[Any], resource: ResourceDef) -> None:
+    async def read() -> str:
+        value = resource.read()
+        if inspect.isawaitable(value):
+            value = await value
+        return value if isinstance(value, str) else json.dumps(value, default=str, indent=1)
+
+    server.resource(
+        resource.uri, name=resource.name, description=resource.description, mime_type=resource.mime_type
+    )(read)

@@ -1,0 +1,153 @@
+"""Incoming tool calls: the plugin middleware chain and the one seam into the MCP SDK.
+
+The SDK's server middleware API is provisional, so jiraplug touches it only here.
+:class:`ServerMiddleware` wraps every inbound MCP message: it records the
+``mcp.server.operation.duration`` histogram and, for ``tools/call``, runs the plugins'
+``tool_call_middleware`` chain and makes the call's :class:`CallScope` current so tool
+functions can reach Jira with :func:`current_call`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
+
+from jiraplug import telemetry
+from jiraplug.tool_errors import UserFacingError
+
+if TYPE_CHECKING:
+    from jiraplug.jira.client import JiraClient
+    from jiraplug.plugin_host import PluginHost
+    from jiraplug.runtime import Runtime
+
+
+@dataclass
+class ToolCall:
+    """One incoming ``tools/call`` as tool-call middleware sees it."""
+
+    name: str
+    arguments: dict[str, Any]
+    request_id: str | int | None
+    runtime: Runtime
+    started: float = field(default_factory=time.perf_counter)
+    invoked: bool = False
+    _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
+
+    @staticmethod
+    def error_result(message: str) -> CallToolResult:
+        """A tool result with ``isError: true`` carrying ``message`` (for refusing a call)."""
+        return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+CallNext = Callable[[ToolCall], Awaitable[Any]]
+ToolCallMiddleware = Callable[[CallNext], CallNext]
+
+
+@dataclass(frozen=True)
+class CallScope:
+    """What a tool function may use while it runs: the runtime and the Jira client."""
+
+    runtime: Runtime
+    jira: JiraClient
+    tool: str
+
+
+_current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
+
+
+def current_call() -> CallScope:
+    """The scope of the tool call being served (raises ``LookupError`` outside one)."""
+    return _current.get()
+
+
+def is_error_result(result: Any) -> bool:
+    """Whether a handler result is a tool error (model or wire dict)."""
+    if isinstance(result, CallToolResult):
+        return bool(result.is_error)
+    return isinstance(result, dict) and result.get("isError") is True
+
+
+async def _invoke_innermost(call: ToolCall) -> Any:
+    assert call._invoke is not None
+    call.invoked = True
+    return await call._invoke()
+
+
+def compose_tool_chain(middlewares: Sequence[tuple[str, ToolCallMiddleware]], host: PluginHost | None) -> CallNext:
+    """Stack ``(plugin, middleware)`` pairs around the SDK's handler, first pair outermost."""
+    chain: CallNext = _invoke_innermost
+    for plugin, middleware in reversed(middlewares):
+        chain = _isolated(plugin, middleware, chain, host)
+    return chain
+
+
+def _isolated(plugin: str, middleware: ToolCallMiddleware, inner: CallNext, host: PluginHost | None) -> CallNext:
+    try:
+        wrapped = middleware(inner)
+    except Exception as exc:  # noqa: BLE001 - a broken factory must not break tool calls
+        if host:
+            host.report_error(plugin, "tool_call_middleware (building)", exc)
+        return inner
+
+    async def call_next(call: ToolCall) -> Any:
+        try:
+            return await wrapped(call)
+        except (MCPError, UserFacingError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            if host:
+                host.report_error(plugin, "tool_call_middleware", exc)
+            if call.invoked:
+                # The tool already ran; never run it twice.
+                return ToolCall.error_result(f"plugin {plugin!r} failed after the tool ran; see the server log")
+            return await inner(call)
+
+    return call_next
+
+
+class ServerMiddleware:
+    """The SDK middleware that connects MCP messages to jiraplug (see module docstring)."""
+
+    async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+        started = time.perf_counter()
+        attributes = {"mcp.method.name": ctx.method}
+        try:
+            if ctx.method == "tools/call":
+                name = (ctx.params or {}).get("name")
+                attributes["gen_ai.tool.name"] = str(name)
+                result = await self._tool_call(ctx, call_next, str(name))
+            else:
+                result = await call_next(ctx)
+            if ctx.method == "tools/call" and is_error_result(result):
+                attributes["error.type"] = "tool_error"
+            return result
+        except MCPError as exc:
+            attributes["error.type"] = str(exc.error.code)
+            raise
+        except Exception as exc:
+            attributes["error.type"] = type(exc).__qualname__
+            raise
+        finally:
+            if ctx.request_id is not None:
+                telemetry.record_operation_duration(time.perf_counter() - started, attributes)
+
+    async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
+        runtime: Runtime = ctx.lifespan_context
+        scope = CallScope(runtime=runtime, jira=runtime.jira, tool=name)
+
+        async def invoke() -> Any:
+            token = _current.set(scope)
+            try:
+                return await call_next(ctx)
+            finally:
+                _current.reset(token)
+
+        arguments = dict((ctx.params or {}).get("arguments") or {})
+        call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime, _invoke=invoke)
+        return await runtime.tool_chain(call)

@@ -1,0 +1,1 @@
+"""The embedded Jira emulator ("sandbox") used by demos, tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""jiraplug test suite."""

@@ -1,0 +1,162 @@
+"""Plugin discovery through entry points, enabling/disabling, and isolation of broken plugins."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from jiraplug import hookimpl
+from jiraplug.app import bootstrap
+from jiraplug.cli import main
+from jiraplug.errors import StartupError
+from jiraplug.plugin_host import PluginHost
+from jiraplug.registry import ToolRegistry
+from tests.plugin_dists import forget_modules, make_distribution
+
+GOOD = """
+from jiraplug import hookimpl
+import os
+os.environ["JIRAPLUG_TEST_IMPORTED_" + __name__.upper()] = "1"
+
+@hookimpl
+def register_tools(registry):
+    @registry.tool(read_only=True)
+    async def good_tool() -> str:
+        "A tool from a third-party plugin."
+        return "good"
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.chdir(tmp_path)
+    yield root
+    forget_modules("good_plugin", "broken_plugin", "typo_plugin", "raising_plugin")
+
+
+def test_third_party_plugin_is_discovered_with_its_distribution(site: Path) -> None:
+    make_distribution(site, "jiraplug-good", {"good": "good_plugin"}, {"good_plugin": GOOD}, version="2.5")
+    app = bootstrap(environ={})
+    info = app.plugins.info("good")
+    assert (info.distribution, info.version, info.enabled, info.loaded) == ("jiraplug-good", "2.5", True, True)
+    assert info.hooks == ["register_tools"] and not info.builtin
+    assert app.plugins.info("issues").builtin
+    registry = ToolRegistry()
+    app.plugins.register_tools(registry, app.settings)
+    assert {t.name: t.plugin for t in registry}["good_tool"] == "good"
+
+
+def test_disabled_plugin_is_never_imported(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_distribution(site, "jiraplug-good", {"good": "good_plugin"}, {"good_plugin": GOOD})
+    monkeypatch.delenv("JIRAPLUG_TEST_IMPORTED_GOOD_PLUGIN", raising=False)
+    (site.parent / "jiraplug.toml").write_text("[plugins]\ngood = false\n", encoding="utf-8")
+    app = bootstrap(environ={})
+    assert app.plugins.info("good").enabled is False and app.plugins.info("good").loaded is False
+    assert "good_plugin" not in sys.modules
+    import os
+
+    assert "JIRAPLUG_TEST_IMPORTED_GOOD_PLUGIN" not in os.environ
+    env_disabled = bootstrap(environ={"JIRAPLUG_DISABLE_PLUGINS": "good", "JIRAPLUG_ENABLE_PLUGINS": ""})
+    assert env_disabled.plugins.info("good").loaded is False
+
+
+def test_plugin_that_fails_to_import_is_isolated_and_reported(site: Path, capsys: pytest.CaptureFixture) -> None:
+    make_distribution(site, "jiraplug-broken", {"broken": "broken_plugin"},
+                      {"broken_plugin": "raise ImportError('needs libfoo')\n"})
+    app = bootstrap(environ={})
+    info = app.plugins.info("broken")
+    assert info.loaded is False
+    assert "needs libfoo" in info.errors[0]
+    assert app.plugins.info("issues").loaded  # the others still load
+    assert main(["plugins", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert "needs libfoo" in rows["broken"]["error"] and rows["issues"]["error"] is None
+    assert main(["plugins"]) == 0
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_unknown_hook_name_is_a_startup_error_naming_the_plugin(site: Path) -> None:
+    source = "from jiraplug import hookimpl\n@hookimpl\ndef register_tool(registry):\n    pass\n"
+    make_distribution(site, "jiraplug-typo", {"typo": "typo_plugin"}, {"typo_plugin": source})
+    with pytest.raises(StartupError) as info:
+        bootstrap(environ={})
+    message = str(info.value)
+    assert "'typo'" in message and "'register_tool'" in message and "did you mean 'register_tools'" in message
+
+
+def test_unknown_hook_via_cli_is_one_line_and_non_zero(site: Path, capsys: pytest.CaptureFixture) -> None:
+    source = "from jiraplug import hookimpl\n@hookimpl\ndef startupp(runtime):\n    pass\n"
+    make_distribution(site, "jiraplug-typo", {"typo": "typo_plugin"}, {"typo_plugin": source})
+    assert main(["plugins"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "jiraplug: error: plugin 'typo'" in err and "Traceback" not in err
+
+
+def test_hook_argument_that_does_not_exist_is_a_startup_error() -> None:
+    class Plugin:
+        @hookimpl
+        def register_tools(self, registry, nonsense):  # type: ignore[no-untyped-def]
+            pass
+
+    host = PluginHost()
+    with pytest.raises(StartupError, match="'odd'.*nonsense"):
+        host.register(Plugin(), "odd")
+
+
+def test_hook_that_raises_is_isolated_and_reported() -> None:
+    class Raising:
+        @hookimpl
+        def register_tools(self, registry):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom in plugin")
+
+    class Fine:
+        @hookimpl
+        def register_tools(self, registry):  # type: ignore[no-untyped-def]
+            registry.add(lambda: "ok", name="fine_tool")
+
+    host = PluginHost()
+    host.register(Raising(), "raising")
+    host.register(Fine(), "fine")
+    registry = ToolRegistry()
+    host.register_tools(registry, settings=None)  # type: ignore[arg-type]
+    assert "fine_tool" in registry
+    assert "boom in plugin" in host.info("raising").errors[0]
+    assert host.info("fine").errors == []
+
+
+def test_duplicate_tool_names_name_both_plugins() -> None:
+    def make(name: str) -> object:
+        class P:
+            @hookimpl
+            def register_tools(self, registry):  # type: ignore[no-untyped-def]
+                registry.add(lambda: "x", name="same")
+
+        return P()
+
+    host = PluginHost()
+    host.register(make("a"), "a")
+    host.register(make("b"), "b")
+    with pytest.raises(StartupError, match="'same' is registered twice: by plugin 'b' and by 'a'"):
+        host.register_tools(ToolRegistry(), settings=None)  # type: ignore[arg-type]
+
+
+def test_middleware_order_follows_pluggy_order() -> None:
+    def make(tag: str, **marks: bool) -> object:
+        class P:
+            @hookimpl(**marks)
+            def tool_call_middleware(self, runtime):  # type: ignore[no-untyped-def]
+                return tag
+
+        return P()
+
+    host = PluginHost()
+    host.register(make("first-registered"), "one")
+    host.register(make("last-registered"), "two")
+    host.register(make("tryfirst", tryfirst=True), "three")
+    order = [mw for _, mw in host.tool_call_middlewares(runtime=None)]  # type: ignore[arg-type]
+    assert order == ["tryfirst", "last-registered", "first-registered"]
