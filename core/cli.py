@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -116,12 +117,18 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
             anyio.run(serve_http, mcp, server)
         else:
+            # Turn SIGTERM into a normal exit so telemetry is flushed and the sandbox stops.
+            signal.signal(signal.SIGTERM, _interrupt)
             anyio.run(mcp.run_stdio_async)
     finally:
         tel.shutdown()
         if sandbox is not None:
             sandbox.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _check_jira_config(settings: Any) -> None:
