@@ -63,7 +63,7 @@ async def test_missing_issue_is_a_readable_tool_error(cloud_sandbox: Any) -> Non
         result = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-99999"})
     assert result.is_error
     text = result.content[0].text
-    assert "404" in text and "Issue does not exist" in text
+    assert "404" in text and "Issue does not exist" in text and "PLAT-99999" in text
 
 
 async def test_bad_credentials_give_an_actionable_error_without_the_secret(cloud_sandbox: Any) -> None:

@@ -130,3 +130,14 @@ def test_plugin_switches_from_file_and_environment(tmp_path: Path) -> None:
     assert settings.is_plugin_enabled("b") is False
     assert settings.is_plugin_enabled("c") is False
     assert settings.is_plugin_enabled("unmentioned") is True
+
+
+class RequiredSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    webhook_url: str
+
+
+def test_missing_required_plugin_value_is_named(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), environ={})
+    with pytest.raises(ConfigError, match=r"^needy\.webhook_url: a value is required \(a string\)$"):
+        settings.bind_plugins(known=["needy"], models={"needy": RequiredSettings})

@@ -95,12 +95,14 @@ class JiraClient:
         read_only: bool | None = None,
         idempotent: bool | None = None,
         touches: Sequence[str] = (),
+        subject: str | None = None,
     ) -> Any:
         """Send one request through the middleware chain; return the decoded JSON body.
 
         ``read_only`` defaults to True for GET; ``idempotent`` defaults to True for
         GET/PUT/DELETE and to ``read_only`` otherwise. Raises :class:`JiraError` for an
-        error status and :class:`JiraUnavailable` for network failures.
+        error status and :class:`JiraUnavailable` for network failures. ``subject`` (an
+        issue key, say) is named in error messages.
         """
         method = method.upper()
         read_only = method == "GET" if read_only is None else read_only
@@ -119,19 +121,20 @@ class JiraClient:
             credential=self.auth.fingerprint,
             touches=tuple(touches),
         )
+        what = f"{operation} {subject}" if subject else operation
         try:
             response = await self._send(request)
         except httpx2.HTTPError as exc:
-            raise error_from_exception(exc, operation, self.base_url) from None
+            raise error_from_exception(exc, what, self.base_url) from None
         if response.status_code >= 400:
-            raise error_from_response(response, operation)
+            raise error_from_response(response, what)
         if response.status_code == 204 or not response.content:
             return None
         try:
             return json.loads(response.content)
         except ValueError:
             raise JiraError(
-                f"Jira answered {operation} with a body that is not JSON (HTTP {response.status_code}, "
+                f"Jira answered {what} with a body that is not JSON (HTTP {response.status_code}, "
                 f"{response.headers.get('content-type', 'no content type')}); is JIRA_URL the Jira base URL?",
                 status=response.status_code,
             ) from None
@@ -153,6 +156,7 @@ class JiraClient:
             f"{self.api}/issue/{_path_segment(key)}",
             operation="issue.get",
             params={"fields": _csv(fields), "expand": _csv(expand)},
+            subject=key,
         )
 
     async def search(

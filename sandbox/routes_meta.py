@@ -1,0 +1,74 @@
+"""Instance and metadata endpoints: serverInfo, myself, field, project."""
+
+from __future__ import annotations
+
+from jiraplug.sandbox.fields import catalogue
+from jiraplug.sandbox.serialize import jira_datetime
+from jiraplug.sandbox.web import Call, JiraError, api, json_response
+from starlette.responses import Response
+from starlette.routing import Route
+
+__all__ = ["routes"]
+
+_CLOUD_VERSION = ("1001.0.0-SNAPSHOT", [1001, 0, 0], 100300)
+_DC_VERSION = ("10.3.4", [10, 3, 4], 10030004)
+
+
+@api
+async def server_info(call: Call) -> Response:
+    """``GET /rest/api/{v}/serverInfo``."""
+    version, numbers, build = _CLOUD_VERSION if call.flavour == "cloud" else _DC_VERSION
+    body = {
+        "baseUrl": call.render.base,
+        "version": version,
+        "versionNumbers": numbers,
+        "deploymentType": "Cloud" if call.flavour == "cloud" else "Server",
+        "buildNumber": build,
+        "buildDate": "2025-12-01T00:00:00.000+0000",
+        "serverTime": jira_datetime(call.store.now()),
+        "scmInfo": "5c8e4b1f0d9a7e3c2b6f1a0e9d8c7b6a5f4e3d2c",
+        "serverTitle": "Jira (jiraplug sandbox)",
+    }
+    if call.flavour == "cloud":
+        body["displayUrl"] = call.render.base
+        body["serverTimeZone"] = "Etc/UTC"
+    return json_response(body)
+
+
+@api
+async def myself(call: Call) -> Response:
+    """``GET /rest/api/{v}/myself``."""
+    return json_response(call.render.myself(call.user))
+
+
+@api
+async def fields(call: Call) -> Response:
+    """``GET /rest/api/{v}/field``: system and custom fields."""
+    return json_response([f.to_json(call.flavour) for f in catalogue(call.flavour)])
+
+
+@api
+async def projects(call: Call) -> Response:
+    """``GET /rest/api/{v}/project``: the projects the caller may browse."""
+    return json_response([call.render.project_summary(p) for p in call.store.visible_projects(call.user)])
+
+
+@api
+async def project(call: Call) -> Response:
+    """``GET /rest/api/{v}/project/{projectIdOrKey}``."""
+    key = call.request.path_params["key"]
+    found = call.store.get_project(key, call.user)
+    if found is None:
+        raise JiraError(404, f"No project could be found with key '{key}'.")
+    return json_response(call.render.project_detail(found))
+
+
+def routes() -> list[Route]:
+    """The routes of this module."""
+    return [
+        Route("/rest/api/{version}/serverInfo", server_info, methods=["GET"]),
+        Route("/rest/api/{version}/myself", myself, methods=["GET"]),
+        Route("/rest/api/{version}/field", fields, methods=["GET"]),
+        Route("/rest/api/{version}/project", projects, methods=["GET"]),
+        Route("/rest/api/{version}/project/{key}", project, methods=["GET"]),
+    ]

@@ -1,0 +1,154 @@
+"""Shared HTTP plumbing for the route modules: context, errors, JSON responses, params.
+
+Route handlers are decorated with :func:`api`, which checks the REST version in the
+path, turns :class:`JiraError` (and JQL errors) into Jira-shaped JSON, and hands the
+handler a :class:`Call` with the authenticated user and a per-request renderer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jiraplug.sandbox.jql import JqlError
+from jiraplug.sandbox.knobs import FaultInjector
+from jiraplug.sandbox.model import SandboxUser
+from jiraplug.sandbox.requestlog import RequestLog
+from jiraplug.sandbox.serialize import Renderer
+from jiraplug.sandbox.store import Store
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = [
+    "SandboxContext",
+    "JiraError",
+    "Call",
+    "api",
+    "json_response",
+    "error_body",
+    "not_found_uri",
+    "param_list",
+    "USER_STATE_KEY",
+]
+
+USER_STATE_KEY = "jiraplug_sandbox_user"
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+@dataclass(slots=True)
+class SandboxContext:
+    """Everything a request handler may need, shared by one sandbox app."""
+
+    flavour: str
+    seed: int
+    store: Store
+    faults: FaultInjector
+    log: RequestLog
+    admin: bool = False
+
+    @property
+    def versions(self) -> frozenset[str]:
+        """REST API versions this flavour serves (Cloud: 2 and 3; Data Center: 2 and latest)."""
+        return frozenset({"2", "3"}) if self.flavour == "cloud" else frozenset({"2", "latest"})
+
+
+def error_body(messages: list[str] | None = None, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Jira's ``ErrorCollection`` shape."""
+    return {"errorMessages": list(messages or []), "errors": dict(errors or {})}
+
+
+class JiraError(Exception):
+    """An error answered in Jira's JSON shape."""
+
+    def __init__(self, status: int, messages: list[str] | str | None = None,
+                 errors: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None) -> None:
+        self.status = status
+        self.messages = [messages] if isinstance(messages, str) else list(messages or [])
+        self.errors = dict(errors or {})
+        self.headers = dict(headers or {})
+        super().__init__(f"{status}: {self.messages or self.errors}")
+
+    def response(self) -> Response:
+        """The HTTP response for this error."""
+        return json_response(error_body(self.messages, self.errors), self.status, self.headers)
+
+
+def json_response(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A compact JSON response with Jira's content type."""
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(payload, status_code=status, headers=dict(headers or {}), media_type=JSON_TYPE)
+
+
+def not_found_uri(request: Request) -> Response:
+    """Jira's answer for a REST path it does not serve."""
+    return json_response(error_body([f"null for uri: {request.url}"]), 404)
+
+
+def param_list(request: Request, name: str) -> list[str]:
+    """All values of a repeatable, comma-separable query parameter, flattened."""
+    return [part.strip() for value in request.query_params.getlist(name) for part in value.split(",")
+            if part.strip()]
+
+
+@dataclass(slots=True)
+class Call:
+    """One API call: the request, the sandbox context, the caller and a renderer."""
+
+    request: Request
+    ctx: SandboxContext
+    user: SandboxUser
+    version: str
+    render: Renderer
+
+    @property
+    def store(self) -> Store:
+        """The data store."""
+        return self.ctx.store
+
+    @property
+    def flavour(self) -> str:
+        """``"cloud"`` or ``"dc"``."""
+        return self.ctx.flavour
+
+    async def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 in Jira's shape."""
+        raw = await self.request.body()
+        if not raw.strip():
+            raise JiraError(400, "No content to map due to end-of-input")
+        try:
+            body = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise JiraError(400, f"Unexpected character in request body: {exc}") from None
+        if not isinstance(body, dict):
+            raise JiraError(400, "Can not deserialize instance of the request bean out of a non-object token")
+        return body
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler: version check, :class:`Call` construction, Jira-shaped errors."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        ctx: SandboxContext = request.app.state.sandbox
+        version = request.path_params.get("version", "2")
+        if version not in ctx.versions:
+            return not_found_uri(request)
+        user = request.scope.get("state", {}).get(USER_STATE_KEY)
+        if user is None:  # the auth middleware guarantees a user on /rest/ paths
+            raise RuntimeError("sandbox route reached without an authenticated user")
+        base = str(request.base_url).rstrip("/")
+        call = Call(request, ctx, user, version, Renderer(ctx.store, ctx.flavour, version, base))
+        try:
+            return await handler(call)
+        except JiraError as exc:
+            return exc.response()
+        except JqlError as exc:
+            return json_response(error_body(exc.messages), 400)
+
+    return endpoint
