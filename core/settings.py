@@ -76,7 +76,20 @@ class ServerSettings(StrictModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
 
-CORE_TABLES: dict[str, type[StrictModel]] = {"jira": JiraSettings, "server": ServerSettings}
+class ToolsSettings(StrictModel):
+    """``[tools]``: which tools are offered, and the limits they work within."""
+
+    read_only: bool = Field(default=False, description="Hide and refuse every tool that changes Jira")
+    enabled_tools: list[str] = Field(default_factory=list, description="Allow-list of tool names (empty: all)")
+    toolsets: list[str] = Field(default_factory=list, description="Toolsets (plugin names) to offer (empty: all)")
+    projects_filter: list[str] = Field(
+        default_factory=list, description="Project keys every search and issue access is restricted to"
+    )
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest attachment moved")
+    upload_dir: Path | None = Field(default=None, description="Only local files under this folder may be uploaded")
+
+
+CORE_TABLES: dict[str, type[StrictModel]] = {"jira": JiraSettings, "server": ServerSettings, "tools": ToolsSettings}
 
 # Environment names users already know from the most-used Jira MCP server.
 ENV_ALIASES: dict[str, tuple[str, str]] = {
@@ -90,6 +103,11 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "JIRA_SSL_VERIFY": ("jira", "ssl_verify"),
     "JIRA_TIMEOUT": ("jira", "timeout_seconds"),
     "JIRAPLUG_HTTP_TOKEN": ("server", "http_token"),
+    "READ_ONLY_MODE": ("tools", "read_only"),
+    "ENABLED_TOOLS": ("tools", "enabled_tools"),
+    "TOOLSETS": ("tools", "toolsets"),
+    "JIRA_PROJECTS_FILTER": ("tools", "projects_filter"),
+    "JIRAPLUG_UPLOAD_DIR": ("tools", "upload_dir"),
 }
 
 
@@ -99,6 +117,7 @@ class Settings:
 
     jira: JiraSettings = field(default_factory=JiraSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    tools: ToolsSettings = field(default_factory=ToolsSettings)
     plugin_switches: dict[str, bool] = field(default_factory=dict)
     raw_plugin_tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     plugin_tables: dict[str, BaseModel] = field(default_factory=dict)
@@ -146,6 +165,7 @@ class Settings:
         out: dict[str, Any] = {
             "jira": _dump_redacted(self.jira),
             "server": _dump_redacted(self.server),
+            "tools": _dump_redacted(self.tools),
             "plugins": dict(sorted(self.plugin_switches.items())),
         }
         for name, table in sorted(self.plugin_tables.items()):
@@ -185,6 +205,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, environ: Ma
     settings = Settings(
         jira=core["jira"],  # type: ignore[arg-type]
         server=core["server"],  # type: ignore[arg-type]
+        tools=core["tools"],  # type: ignore[arg-type]
         plugin_switches=switches,
         raw_plugin_tables=tables,
         sources=sources,

@@ -40,3 +40,56 @@ def sandbox_environ(sandbox) -> dict[str, str]:
 
 
 from tests.otlp_receiver import otlp_receiver  # noqa: E402,F401  (fixture)
+
+
+class MemoryTelemetry:
+    """In-process spans and metrics: global SDK providers with in-memory exporters.
+
+    Global providers can be set once per process, so this is session-wide; call
+    :meth:`clear` at the start of a test and read what that test produced.
+    """
+
+    def __init__(self) -> None:
+        from opentelemetry import metrics, trace
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        self.span_exporter = InMemorySpanExporter()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
+        trace.set_tracer_provider(tracer_provider)
+        self.metric_reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[self.metric_reader]))
+
+    def clear(self) -> None:
+        self.span_exporter.clear()
+        self.metric_reader.get_metrics_data()  # collecting resets delta state; cumulative stays
+
+    def spans(self):  # type: ignore[no-untyped-def]
+        return list(self.span_exporter.get_finished_spans())
+
+    def metrics(self) -> dict[str, list]:
+        """Metric name -> its data points (cumulative since the session started)."""
+        out: dict[str, list] = {}
+        data = self.metric_reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else []:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    out.setdefault(metric.name, []).extend(metric.data.data_points)
+        return out
+
+
+_memory_telemetry: MemoryTelemetry | None = None
+
+
+@pytest.fixture
+def otel_memory() -> MemoryTelemetry:
+    """Spans and metrics produced in this process (see :class:`MemoryTelemetry`)."""
+    global _memory_telemetry
+    if _memory_telemetry is None:
+        _memory_telemetry = MemoryTelemetry()
+    _memory_telemetry.clear()
+    return _memory_telemetry

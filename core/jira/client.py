@@ -19,7 +19,8 @@ import httpx2
 
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.errors import JiraError, error_from_exception, error_from_response
-from jiraplug.jira.middleware import EXTENSION_KEY, JiraMiddleware, RequestInfo, Send, compose
+from jiraplug.jira.middleware import EXTENSION_KEY, JiraMiddleware, RequestInfo, Send, compose, request_info
+from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 
 
 class Deployment(enum.StrEnum):
@@ -80,8 +81,9 @@ class JiraClient:
         await self._http.aclose()
 
     async def _transport_send(self, request: httpx2.Request) -> httpx2.Response:
-        response = await self._http.send(request)
-        await response.aread()
+        with stage(JIRA_REQUEST, operation=request_info(request).operation):
+            response = await self._http.send(request)
+            await response.aread()
         return response
 
     async def request(
@@ -131,7 +133,8 @@ class JiraClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return json.loads(response.content)
+            with stage(PARSE, operation=operation):
+                return json.loads(response.content)
         except ValueError:
             raise JiraError(
                 f"Jira answered {what} with a body that is not JSON (HTTP {response.status_code}, "

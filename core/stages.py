@@ -1,0 +1,62 @@
+"""Stage checkpoints inside a tool call, for profiling.
+
+Code on the request path marks its stages (``with stage("cache.lookup"): ...``); whoever
+listens for the current call (the ``profiling`` plugin, through :func:`listening`) turns
+them into span events and histograms. With nobody listening a stage costs one context
+variable lookup, so marking stages is free when profiling is off.
+
+Plugin authors add their own checkpoints the same way.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+# Well-known stage names; plugins may add their own (use a dotted prefix, e.g. "myplugin.step").
+VALIDATION = "validation"
+CACHE_LOOKUP = "cache.lookup"
+RATELIMIT_WAIT = "ratelimit.wait"
+POOL_WAIT = "pool.wait"
+JIRA_REQUEST = "jira.request"
+PARSE = "parse"
+RENDER = "render"
+
+StageListener = Callable[[str, float, Mapping[str, Any]], None]
+"""Called with (stage name, duration in seconds, attributes) when a stage ends."""
+
+_listener: contextvars.ContextVar[StageListener | None] = contextvars.ContextVar("jiraplug_stage", default=None)
+
+
+@contextmanager
+def stage(name: str, **attributes: Any) -> Iterator[None]:
+    """Time the block as stage ``name`` of the current tool call (if anyone listens)."""
+    listener = _listener.get()
+    if listener is None:
+        yield
+        return
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        listener(name, time.perf_counter() - started, attributes)
+
+
+def record_stage(name: str, seconds: float, **attributes: Any) -> None:
+    """Report a stage measured elsewhere (e.g. a wait whose length is known afterwards)."""
+    listener = _listener.get()
+    if listener is not None:
+        listener(name, seconds, attributes)
+
+
+@contextmanager
+def listening(listener: StageListener) -> Iterator[None]:
+    """Send the stages of the code run inside the block to ``listener``."""
+    token = _listener.set(listener)
+    try:
+        yield
+    finally:
+        _listener.reset(token)
