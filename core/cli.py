@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     parser = argparse.ArgumentParser(
         prog="jiraplug",
         description="A Jira MCP server built as a small core plus plugins.",
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
 
     sub.add_parser("sandbox", help="run the embedded Jira emulator (see: jiraplug sandbox --help)", add_help=False)
-    return parser
+    return parser, sub
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,14 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jiraplug.sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser, sub = build_parser()
+    app, startup_error = _load(argv)
+    if app is not None:
+        app.plugins.register_commands(sub)
+    args = parser.parse_args(argv)
     try:
+        if startup_error is not None:
+            raise startup_error
+        assert app is not None
         if args.command == "serve":
-            return _serve(args)
+            return _serve(args, app)
         if args.command == "plugins":
-            return _plugins(args)
+            return _plugins(args, app)
         if args.command == "config":
-            return _config(args)
+            return _config(args, app)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return int(handler(args) or 0)
     except StartupError as exc:
         print(f"jiraplug: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -85,10 +95,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from jiraplug.app import attach_sandbox, bootstrap
+def _load(argv: list[str]) -> tuple[Any, StartupError | None]:
+    """Load configuration and plugins once, before parsing, so plugins can add commands."""
+    from jiraplug.app import bootstrap
 
-    app = bootstrap(args.config)
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    known, _ = early.parse_known_args(argv)
+    try:
+        return bootstrap(known.config), None
+    except StartupError as exc:
+        return None, exc
+
+
+def _serve(args: argparse.Namespace, app: Any) -> int:
+    from jiraplug.app import attach_sandbox
+
     server = app.settings.server
     for key in ("transport", "host", "port"):
         if getattr(args, key) is not None:
@@ -155,10 +177,7 @@ def _report_plugin_errors(plugins: Any) -> None:
             print(f"jiraplug: warning: plugin {info.name} disabled: {error}", file=sys.stderr)
 
 
-def _plugins(args: argparse.Namespace) -> int:
-    from jiraplug.app import bootstrap
-
-    app = bootstrap(args.config)
+def _plugins(args: argparse.Namespace, app: Any) -> int:
     rows = [info.as_dict() for info in app.plugins.plugins]
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -176,10 +195,7 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace) -> int:
-    from jiraplug.app import bootstrap
-
-    app = bootstrap(args.config)
+def _config(args: argparse.Namespace, app: Any) -> int:
     data = app.settings.redacted()
     if args.json:
         print(json.dumps(data, indent=2, default=str))

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from argparse import _SubParsersAction
+
     from pydantic import BaseModel
 
     from jiraplug.alerts import Alert
@@ -140,4 +142,16 @@ def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
     Called for every enabled plugin each time an alert changes state; every
     implementation is a sink (log, MCP log notification, webhook, pager...). May
     return an awaitable. A failing sink is reported and does not stop the others.
+    """
+
+
+@hookspec
+def register_commands(subparsers: _SubParsersAction) -> None:
+    """Add subcommands to the ``jiraplug`` command line.
+
+    Called once when the command line starts, for every enabled plugin, after the
+    configuration is loaded (if it is invalid, plugin commands are missing and the error is
+    shown when a command runs). Add a parser with ``subparsers.add_parser(name, help=...)``
+    and give it ``set_defaults(handler=fn)``, where ``fn(args)`` returns the exit status
+    and may raise :class:`jiraplug.errors.StartupError` for a one-line error.
     """

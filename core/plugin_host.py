@@ -228,6 +228,10 @@ class PluginHost:
             self.report_error(impl.plugin_name, f"hook {hook}", exc)
             return None
 
+    def register_commands(self, subparsers: Any) -> None:
+        """``register_commands``: plugins add subcommands to the CLI."""
+        self._call_each("register_commands", subparsers=subparsers)
+
     def configure_http_client(self, options: HttpClientOptions, settings: Settings) -> None:
         """``configure_http_client``: plugins adjust the options in place."""
         self._call_each("configure_http_client", options=options, settings=settings)

@@ -23,6 +23,11 @@ from jiraplug.jira.middleware import EXTENSION_KEY, JiraMiddleware, RequestInfo,
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 
 
+DECODED_KEY = "jiraplug.decoded"
+"""``response.extensions`` key under which a middleware may store the decoded JSON body."""
+_MISSING = object()
+
+
 class Deployment(enum.StrEnum):
     """Which Jira product the client talks to."""
 
@@ -98,13 +103,14 @@ class JiraClient:
         idempotent: bool | None = None,
         touches: Sequence[str] = (),
         subject: str | None = None,
+        fresh: bool = False,
     ) -> Any:
         """Send one request through the middleware chain; return the decoded JSON body.
 
         ``read_only`` defaults to True for GET; ``idempotent`` defaults to True for
         GET/PUT/DELETE and to ``read_only`` otherwise. Raises :class:`JiraError` for an
         error status and :class:`JiraUnavailable` for network failures. ``subject`` (an
-        issue key, say) is named in error messages.
+        issue key, say) is named in error messages. ``fresh`` asks caches for a new read.
         """
         method = method.upper()
         read_only = method == "GET" if read_only is None else read_only
@@ -122,6 +128,7 @@ class JiraClient:
             read_only=read_only,
             credential=self.auth.fingerprint,
             touches=tuple(touches),
+            fresh=fresh,
         )
         what = f"{operation} {subject}" if subject else operation
         try:
@@ -132,6 +139,10 @@ class JiraClient:
             raise error_from_response(response, what)
         if response.status_code == 204 or not response.content:
             return None
+        # A middleware (the cache) may hand over the already-decoded body.
+        decoded = response.extensions.get(DECODED_KEY, _MISSING)
+        if decoded is not _MISSING:
+            return decoded
         try:
             with stage(PARSE, operation=operation):
                 return json.loads(response.content)

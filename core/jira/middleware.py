@@ -35,8 +35,11 @@ class RequestInfo:
     whether repeating the request is safe (GETs, and POSTs that only read, such as a
     JQL search); ``read_only`` whether it changes nothing in Jira; ``credential`` is a
     short fingerprint of the credential in use (never the secret), so caches and rate
-    limits can keep users apart; ``touches`` lists the issue keys or resources a write
-    changes, for cache invalidation.
+    limits can keep users apart; ``touches`` lists what a write changes, for cache
+    invalidation, as ``kind:id`` tags: ``issue:PROJ-1``, ``project:PROJ``, ``board:7``,
+    ``sprint:12``, ``version:10001``, ``field:*``, ``user:*`` (a tag with ``*`` means
+    every object of that kind); a write to an issue implies that searches may change.
+    ``fresh`` asks caches to skip their stored answer and fetch anew.
     """
 
     operation: str
@@ -44,6 +47,7 @@ class RequestInfo:
     read_only: bool
     credential: str
     touches: tuple[str, ...] = ()
+    fresh: bool = False
 
 
 def request_info(request: httpx2.Request) -> RequestInfo:
