@@ -1,0 +1,131 @@
+"""Helpers shared by tool implementations (built-in toolsets and third-party plugins).
+
+They read the tool call in progress (:func:`jiraplug.current_call`), so a tool body stays
+short: ``jira()`` for the client, ``guard_issue(key)`` and ``scoped_jql(jql)`` to keep
+every access inside ``JIRA_PROJECTS_FILTER``, ``split_csv`` for comma-separated arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from jiraplug.tool_errors import UserFacingError
+from jiraplug.toolcalls import current_call
+
+if TYPE_CHECKING:
+    from jiraplug.jira.client import JiraClient
+
+ISSUE_KEY = re.compile(r"^(?P<project>[A-Z][A-Z0-9_]*)-(?P<number>[1-9][0-9]*)$")
+
+
+def jira() -> JiraClient:
+    """The Jira client of the tool call being served."""
+    return current_call().jira
+
+
+def allowed_projects() -> list[str]:
+    """Project keys the configuration restricts every access to (empty: no restriction)."""
+    return [key.upper() for key in current_call().runtime.settings.tools.projects_filter]
+
+
+def guard_issue(issue_key: str) -> str:
+    """Normalise an issue key and refuse keys outside ``JIRA_PROJECTS_FILTER``.
+
+    Numeric ids are refused when a filter is set, since their project cannot be checked
+    without asking Jira.
+    """
+    key = issue_key.strip().upper()
+    match = ISSUE_KEY.match(key)
+    if match is None:
+        if key.isdigit() and not allowed_projects():
+            return key
+        raise UserFacingError(f"{issue_key!r} is not an issue key; expected a key like PROJ-123")
+    projects = allowed_projects()
+    if projects and match["project"] not in projects:
+        raise UserFacingError(
+            f"issue {key} is outside the projects this server may access ({', '.join(projects)})"
+        )
+    return key
+
+
+def guard_project(project_key: str) -> str:
+    """Normalise a project key and refuse keys outside ``JIRA_PROJECTS_FILTER``."""
+    key = project_key.strip().upper()
+    projects = allowed_projects()
+    if projects and key not in projects:
+        raise UserFacingError(f"project {key} is outside the projects this server may access ({', '.join(projects)})")
+    return key
+
+
+def scoped_jql(jql: str) -> str:
+    """``jql`` restricted to ``JIRA_PROJECTS_FILTER``, so that no clause can escape it.
+
+    The user's query is parenthesised and ANDed with the filter; its ``ORDER BY`` is kept
+    outside the parentheses, where JQL requires it. An ``ORDER BY`` inside a quoted string
+    is left alone.
+    """
+    projects = allowed_projects()
+    if not projects:
+        return jql
+    where, order = split_order_by(jql)
+    scope = "project in (" + ", ".join(f'"{key}"' for key in projects) + ")"
+    query = f"{scope} AND ({where})" if where.strip() else scope
+    return f"{query} {order}".strip()
+
+
+ORDER_BY = re.compile(
+    r'^ORDER\s+BY\s+(?:[\w.\[\]]+|"[^"]+")(?:\s+(?:ASC|DESC))?'
+    r'(?:\s*,\s*(?:[\w.\[\]]+|"[^"]+")(?:\s+(?:ASC|DESC))?)*$',
+    re.IGNORECASE,
+)
+
+
+def split_order_by(jql: str) -> tuple[str, str]:
+    """Split JQL into its condition and its trailing ``ORDER BY`` clause.
+
+    Refuses what could change the meaning of the condition once it is wrapped in
+    parentheses: unbalanced parentheses or quotes, or an ``ORDER BY`` clause that is more
+    than a list of fields with ASC/DESC.
+    """
+    quote: str | None = None
+    depth = 0
+    index = 0
+    while index < len(jql):
+        char = jql[index]
+        if quote:
+            if char == "\\":
+                index += 2
+                continue
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                raise UserFacingError("the JQL has a ')' without a matching '('")
+        elif (jql[index : index + 5].upper() == "ORDER" and (index == 0 or not jql[index - 1].isalnum())
+              and re.match(r"ORDER\s+BY\b", jql[index:], re.IGNORECASE)):
+            if depth:
+                raise UserFacingError("the JQL has ORDER BY inside parentheses")
+            order = jql[index:].strip()
+            if not ORDER_BY.match(order):
+                raise UserFacingError(
+                    f"the JQL ORDER BY clause {order!r} is not a list of fields with ASC/DESC"
+                )
+            return jql[:index].strip(), order
+        index += 1
+    if quote:
+        raise UserFacingError("the JQL has an unterminated quoted string")
+    if depth:
+        raise UserFacingError("the JQL has a '(' without a matching ')'")
+    return jql.strip(), ""
+
+
+def split_csv(value: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; ``None``/empty -> ``None``."""
+    if not value:
+        return None
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    return parts or None

@@ -1,0 +1,1 @@
+"""Tool tests: every tool through an MCP client against the sandbox."""
