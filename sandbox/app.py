@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from jiraplug.sandbox import routes_admin, routes_issue, routes_meta, routes_search
+from jiraplug.sandbox import (
+    routes_admin,
+    routes_agile,
+    routes_attachments,
+    routes_comments,
+    routes_fields,
+    routes_issue,
+    routes_links,
+    routes_meta,
+    routes_projects,
+    routes_search,
+    routes_transitions,
+    routes_users,
+    routes_watchers,
+    routes_worklogs,
+)
 from jiraplug.sandbox.knobs import FaultInjector, Knobs
 from jiraplug.sandbox.middleware import AuthMiddleware, FaultMiddleware, RequestLogMiddleware
 from jiraplug.sandbox.requestlog import RequestLog
@@ -17,6 +32,11 @@ from starlette.responses import Response
 __all__ = ["create_app", "FLAVOURS"]
 
 FLAVOURS = ("cloud", "dc")
+
+#: One module per API area; each exposes ``routes()``.
+_ROUTE_MODULES = (routes_meta, routes_issue, routes_transitions, routes_comments, routes_worklogs,
+                  routes_attachments, routes_links, routes_watchers, routes_projects, routes_users, routes_fields,
+                  routes_search, routes_agile)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -42,7 +62,7 @@ def create_app(flavour: str = "cloud", seed: int = 1, knobs: Knobs | None = None
     ctx = SandboxContext(flavour=flavour, seed=seed, store=Store.from_seed(seed),
                          faults=FaultInjector(knobs, seed), log=log if log is not None else RequestLog(),
                          admin=admin)
-    routes = [*routes_meta.routes(), *routes_issue.routes(), *routes_search.routes()]
+    routes = [route for module in _ROUTE_MODULES for route in module.routes()]
     if admin:
         routes.extend(routes_admin.routes())
     app = Starlette(

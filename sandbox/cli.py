@@ -108,8 +108,9 @@ def _banner(server: SandboxServer, out: TextIO) -> None:
     restricted = [u for u in server.users if u.projects is not None]
     for other in restricted:
         only = ", ".join(sorted(other.projects or ()))
-        lines.append(f"    restricted user {other.name} ({other.email}) sees only {only};"
-                     f" API token {other.api_token}, PAT {other.personal_token}")
+        works = ", ".join(sorted(p for p in (other.projects or ()) if other.can_edit(p)))
+        lines.append(f"    restricted user {other.name} ({other.email}) sees only {only} and may change only "
+                     f"{works}; API token {other.api_token}, PAT {other.personal_token}")
     lines.append("  point jiraplug at it:")
     lines += [f"    export {item}" for item in env]
     lines.append("    jiraplug serve")

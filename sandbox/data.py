@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from jiraplug.sandbox import reference as ref
 from jiraplug.sandbox.model import (
+    Board,
     REFERENCE_NOW,
     ChangeItem,
     Comment,
@@ -28,6 +29,7 @@ from jiraplug.sandbox.model import (
     Version,
 )
 from jiraplug.sandbox.richtext import BulletList, CodeBlock, Doc, Heading, OrderedList, Paragraph, Text
+from jiraplug.sandbox.seed_extras import add_extras, make_boards
 
 __all__ = ["Dataset", "generate"]
 
@@ -76,12 +78,13 @@ _STACKS = {
 
 @dataclass(slots=True)
 class Dataset:
-    """The generated world: users, projects (with components, versions, sprints) and issues."""
+    """The generated world: users, projects (with components, versions, sprints), boards and issues."""
 
     seed: int
     users: list[SandboxUser]
     projects: list[Project]
     issues: list[Issue] = field(default_factory=list)
+    boards: list[Board] = field(default_factory=list)
 
 
 class _Ids:
@@ -95,6 +98,9 @@ class _Ids:
         self.link = 10000
         self.history = 10000
         self.sprint = 0
+        self.worklog = 10000
+        self.attachment = 10000
+        self.remote_link = 10000
 
     def next(self, name: str) -> int:
         value = getattr(self, name) + 1
@@ -128,7 +134,7 @@ def _make_projects(rng: random.Random, ids: _Ids, users: dict[str, SandboxUser])
         key = str(spec["key"])
         project = Project(id=pid, key=key, name=str(spec["name"]), description=str(spec["description"]),
                           lead=users[str(spec["lead"])], board_id=index + 1)
-        visible = [u for u in users.values() if u.can_browse(key)]
+        visible = [u for u in users.values() if u.can_edit(key)]
         for name in spec["components"]:  # type: ignore[attr-defined]
             project.components.append(Component(
                 id=str(ids.next("component")), name=name, description=f"Work on {name}.", project_key=key,
@@ -284,7 +290,7 @@ def _make_issues(rng: random.Random, ids: _Ids, project: Project, users: list[Sa
     low, high = spec["size"]  # type: ignore[misc]
     count = rng.randint(low, high)
     areas: list[str] = list(spec["areas"])  # type: ignore[arg-type]
-    members = [u for u in users if u.can_browse(project.key)]
+    members = [u for u in users if u.can_edit(project.key)]
     start = REFERENCE_NOW - _HISTORY_DAYS * _DAY
     span = (_HISTORY_DAYS - 2) * 86400
     released = [v for v in project.versions if v.released]
@@ -390,4 +396,7 @@ def generate(seed: int) -> Dataset:
     dataset = Dataset(seed=seed, users=users, projects=projects)
     for project in projects:
         dataset.issues.extend(_make_issues(rng, ids, project, users))
+        project.last_issue_number = max((i.number for i in dataset.issues if i.project_key == project.key), default=0)
+    dataset.boards = make_boards(projects)
+    add_extras(seed, projects, dataset.issues, users, ids.next)
     return dataset

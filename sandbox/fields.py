@@ -19,7 +19,9 @@ __all__ = [
     "SPRINT",
     "RANK",
     "EPIC_LINK",
+    "SEVERITY",
     "catalogue",
+    "field_def",
     "parse_field_selection",
 ]
 
@@ -27,6 +29,7 @@ STORY_POINTS = "customfield_10016"
 SPRINT = "customfield_10020"
 RANK = "customfield_10019"
 EPIC_LINK = "customfield_10014"
+SEVERITY = "customfield_10030"
 
 _BOTH = frozenset({"cloud", "dc"})
 
@@ -141,6 +144,8 @@ _FIELDS: tuple[FieldDef, ...] = (
     _custom(10020, "Sprint", "array", "com.pyxis.greenhopper.jira:gh-sprint", ("Sprint",), items="json"),
     _custom(10014, "Epic Link", "any", "com.pyxis.greenhopper.jira:gh-epic-link", ("Epic Link",),
             flavours=frozenset({"dc"})),
+    _custom(10030, "Severity", "option", "com.atlassian.jira.plugin.system.customfieldtypes:select",
+            ("Severity",)),
 )
 
 
@@ -152,6 +157,11 @@ def _catalogue(flavour: str) -> tuple[FieldDef, ...]:
 def catalogue(flavour: str) -> list[FieldDef]:
     """All fields that exist in ``flavour`` (``"cloud"`` or ``"dc"``)."""
     return list(_catalogue(flavour))
+
+
+def field_def(field_id: str, flavour: str) -> FieldDef | None:
+    """The field ``field_id`` of ``flavour``, if it exists."""
+    return next((f for f in _catalogue(flavour) if f.id == field_id), None)
 
 
 @dataclass(slots=True)

@@ -623,7 +623,8 @@ class _SprintField(_ValuesField):
         return found
 
     def resolve_function(self, func: Function, clause: Clause, ctx: _Ctx) -> set[str] | None:
-        states = {"opensprints": {"active"}, "closedsprints": {"closed"}, "futuresprints": {"future"}}
+        # openSprints() is every sprint not yet completed: active *and* future, as in Jira.
+        states = {"opensprints": {"active", "future"}, "closedsprints": {"closed"}, "futuresprints": {"future"}}
         wanted = states[func.name.lower()]
         return {str(s.id) for s in ctx.store.sprints.values() if s.state in wanted}
 

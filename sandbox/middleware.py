@@ -179,15 +179,19 @@ class FaultMiddleware:
         return fault_send
 
 
+#: Paths that need credentials: the REST APIs and authenticated downloads.
+AUTH_PREFIXES = ("/rest/", "/secure/")
+
+
 class AuthMiddleware:
-    """Requires valid credentials on ``/rest/`` paths and stores the caller in the scope state."""
+    """Requires valid credentials on ``/rest/`` and ``/secure/`` paths and stores the caller in the scope state."""
 
     def __init__(self, app: ASGIApp, ctx: SandboxContext) -> None:
         self.app = app
         self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/rest/"):
+        if scope["type"] != "http" or not scope["path"].startswith(AUTH_PREFIXES):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -13,6 +13,7 @@ from jiraplug.sandbox.richtext import Doc
 
 __all__ = [
     "SandboxUser",
+    "Board",
     "StatusCategory",
     "Status",
     "IssueType",
@@ -23,6 +24,9 @@ __all__ = [
     "Sprint",
     "Project",
     "Comment",
+    "Worklog",
+    "Attachment",
+    "RemoteLink",
     "LinkType",
     "IssueLink",
     "ChangeItem",
@@ -41,7 +45,9 @@ class SandboxUser:
     """A sandbox account and its (fake, sandbox-only) credentials.
 
     ``projects`` is ``None`` for users who can browse every project, otherwise the set
-    of project keys the user may see.
+    of project keys the user may see. ``edit_projects`` narrows where the user may also
+    work (create, edit, transition, comment, log work, attach, schedule); ``None`` means
+    every project the user can browse.
     """
 
     account_id: str
@@ -54,10 +60,15 @@ class SandboxUser:
     projects: frozenset[str] | None = None
     time_zone: str = "Europe/London"
     active: bool = True
+    edit_projects: frozenset[str] | None = None
 
     def can_browse(self, project_key: str) -> bool:
         """Whether this user has the Browse Projects permission on ``project_key``."""
         return self.projects is None or project_key in self.projects
+
+    def can_edit(self, project_key: str) -> bool:
+        """Whether this user may change issues (and their sprints, versions...) in ``project_key``."""
+        return self.can_browse(project_key) and (self.edit_projects is None or project_key in self.edit_projects)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +123,7 @@ class Resolution:
     description: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Component:
     """A project component."""
 
@@ -124,7 +135,7 @@ class Component:
     lead: SandboxUser | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Version:
     """A project version (release)."""
 
@@ -140,7 +151,7 @@ class Version:
     release_date: dt.date | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Sprint:
     """A Jira Software sprint (``state`` is ``closed``, ``active`` or ``future``)."""
 
@@ -154,6 +165,17 @@ class Sprint:
     end: dt.datetime | None
     complete: dt.datetime | None
     sequence: int
+    created: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """A Jira Software board over one project (``type`` is ``scrum`` or ``kanban``)."""
+
+    id: int
+    name: str
+    type: str
+    project_key: str
 
 
 @dataclass(slots=True)
@@ -169,6 +191,7 @@ class Project:
     versions: list[Version] = field(default_factory=list)
     sprints: list[Sprint] = field(default_factory=list)
     board_id: int = 0
+    last_issue_number: int = 0
 
 
 @dataclass(slots=True)
@@ -181,6 +204,55 @@ class Comment:
     created: dt.datetime
     updated: dt.datetime
     update_author: SandboxUser | None = None
+
+
+@dataclass(slots=True)
+class Worklog:
+    """Time logged on an issue (``comment`` is optional rich text)."""
+
+    id: str
+    issue_id: int
+    author: SandboxUser
+    started: dt.datetime
+    time_spent_seconds: int
+    created: dt.datetime
+    updated: dt.datetime
+    comment: Doc | None = None
+    update_author: SandboxUser | None = None
+
+
+@dataclass(slots=True)
+class Attachment:
+    """A file attached to an issue; ``content`` holds the bytes."""
+
+    id: str
+    issue_id: int
+    filename: str
+    mime_type: str
+    content: bytes
+    author: SandboxUser
+    created: dt.datetime
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.content)
+
+
+@dataclass(slots=True)
+class RemoteLink:
+    """A link from an issue to something outside Jira (a pull request, a wiki page...)."""
+
+    id: int
+    url: str
+    title: str
+    global_id: str | None = None
+    summary: str | None = None
+    relationship: str | None = None
+    application_name: str | None = None
+    application_type: str | None = None
+    icon_url: str | None = None
+    resolved: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +277,7 @@ class IssueLink:
 
 @dataclass(frozen=True, slots=True)
 class ChangeItem:
-    """One changed field inside a changelog history entry."""
+    """One changed field inside a changelog history entry (``field_id`` defaults to ``field``)."""
 
     field: str
     field_type: str
@@ -213,6 +285,7 @@ class ChangeItem:
     from_string: str | None
     to_id: str | None
     to_string: str | None
+    field_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -259,3 +332,15 @@ class Issue:
     links: list[IssueLink] = field(default_factory=list)
     changelog: list[History] = field(default_factory=list)
     environment: str | None = None
+    severity: str | None = None
+    worklogs: list[Worklog] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    remote_links: list[RemoteLink] = field(default_factory=list)
+    watchers: list[SandboxUser] = field(default_factory=list)
+    original_estimate: int | None = None
+    remaining_estimate: int | None = None
+
+    @property
+    def time_spent(self) -> int | None:
+        """Seconds logged in worklogs (``None`` when nothing was logged)."""
+        return sum(w.time_spent_seconds for w in self.worklogs) if self.worklogs else None

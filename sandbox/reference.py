@@ -27,6 +27,9 @@ __all__ = [
     "RESOLUTIONS",
     "LINK_TYPES",
     "TRANSITIONS",
+    "WORKFLOW",
+    "SEVERITY_OPTIONS",
+    "KANBAN_BOARDS",
     "PROJECT_SPECS",
 ]
 
@@ -36,7 +39,8 @@ def _account_id(name: str) -> str:
     return "712020:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://sandbox.jiraplug/users/{name}"))
 
 
-def _user(index: int, name: str, display: str, tz: str, projects: frozenset[str] | None = None) -> SandboxUser:
+def _user(index: int, name: str, display: str, tz: str, projects: frozenset[str] | None = None,
+          edit: frozenset[str] | None = None) -> SandboxUser:
     return SandboxUser(
         account_id=_account_id(name),
         name=name,
@@ -47,17 +51,19 @@ def _user(index: int, name: str, display: str, tz: str, projects: frozenset[str]
         key=f"JIRAUSER{10000 + index}",
         projects=projects,
         time_zone=tz,
+        edit_projects=edit,
     )
 
 
-#: The sandbox accounts. The first one is the default user and can see every project;
-#: ``erin`` may only browse the MOB project (for permission tests).
+#: The sandbox accounts. The first one is the default user (a Jira administrator) and can
+#: see every project. ``erin`` works in MOB, may only read PLAT (writes answer 403) and
+#: cannot see OPS at all (404), for permission tests.
 USERS: tuple[SandboxUser, ...] = (
     _user(0, "alice", "Alice Nguyen", "Europe/London"),
     _user(1, "bob", "Bob Okafor", "America/New_York"),
     _user(2, "carol", "Carol Díaz", "Europe/Madrid"),
     _user(3, "dave", "Dave Kowalski", "Europe/Warsaw"),
-    _user(4, "erin", "Erin Walsh", "Australia/Sydney", frozenset({"MOB"})),
+    _user(4, "erin", "Erin Walsh", "Australia/Sydney", frozenset({"MOB", "PLAT"}), frozenset({"MOB"})),
 )
 
 STATUS_CATEGORIES: dict[str, StatusCategory] = {
@@ -106,13 +112,35 @@ LINK_TYPES: dict[str, LinkType] = {
     "Duplicate": LinkType("10002", "Duplicate", "is duplicated by", "duplicates"),
 }
 
-#: Global transitions of the sandbox workflow: any status can move to any other one.
-#: (transition id, target status); the transition is named after its target status.
+#: The transitions of the sandbox workflow, (transition id, target status); each
+#: transition is named after its target status, as in Jira Cloud's simplified workflows.
 TRANSITIONS: tuple[tuple[str, Status], ...] = (
     ("11", STATUSES[0]),
     ("21", STATUSES[1]),
     ("31", STATUSES[2]),
     ("41", STATUSES[3]),
+)
+
+#: Which transitions each status offers (status id -> transition ids): To Do -> In Progress
+#: -> In Review -> Done, review can be skipped, and every step can go back.
+WORKFLOW: dict[str, tuple[str, ...]] = {
+    STATUSES[0].id: ("21",),
+    STATUSES[1].id: ("11", "31", "41"),
+    STATUSES[2].id: ("21", "41"),
+    STATUSES[3].id: ("11", "21"),
+}
+
+#: Options of the "Severity" select custom field: (option id, value).
+SEVERITY_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("10040", "Critical"),
+    ("10041", "Major"),
+    ("10042", "Minor"),
+    ("10043", "Trivial"),
+)
+
+#: Kanban boards (no sprints) besides the one scrum board every project has: (id, name, project).
+KANBAN_BOARDS: tuple[tuple[int, str, str], ...] = (
+    (4, "OPS Kanban", "OPS"),
 )
 
 #: (key, name, description, lead user name, components, versions(name, released), areas)

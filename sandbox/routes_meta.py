@@ -1,10 +1,10 @@
-"""Instance and metadata endpoints: serverInfo, myself, field, project."""
+"""Instance and metadata endpoints: serverInfo, myself, field."""
 
 from __future__ import annotations
 
 from jiraplug.sandbox.fields import catalogue
 from jiraplug.sandbox.serialize import jira_datetime
-from jiraplug.sandbox.web import Call, JiraError, api, json_response
+from jiraplug.sandbox.web import Call, api, json_response
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -47,28 +47,10 @@ async def fields(call: Call) -> Response:
     return json_response([f.to_json(call.flavour) for f in catalogue(call.flavour)])
 
 
-@api
-async def projects(call: Call) -> Response:
-    """``GET /rest/api/{v}/project``: the projects the caller may browse."""
-    return json_response([call.render.project_summary(p) for p in call.store.visible_projects(call.user)])
-
-
-@api
-async def project(call: Call) -> Response:
-    """``GET /rest/api/{v}/project/{projectIdOrKey}``."""
-    key = call.request.path_params["key"]
-    found = call.store.get_project(key, call.user)
-    if found is None:
-        raise JiraError(404, f"No project could be found with key '{key}'.")
-    return json_response(call.render.project_detail(found))
-
-
 def routes() -> list[Route]:
     """The routes of this module."""
     return [
         Route("/rest/api/{version}/serverInfo", server_info, methods=["GET"]),
         Route("/rest/api/{version}/myself", myself, methods=["GET"]),
         Route("/rest/api/{version}/field", fields, methods=["GET"]),
-        Route("/rest/api/{version}/project", projects, methods=["GET"]),
-        Route("/rest/api/{version}/project/{key}", project, methods=["GET"]),
     ]

@@ -10,26 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from jiraplug.sandbox import reference as ref
-from jiraplug.sandbox.fields import EPIC_LINK, RANK, SPRINT, STORY_POINTS, FieldSelection, catalogue
+from jiraplug.sandbox.fields import EPIC_LINK, RANK, SEVERITY, SPRINT, STORY_POINTS, FieldSelection, catalogue
 from jiraplug.sandbox.model import (
+    Attachment,
+    Board,
     Comment,
     Component,
     History,
     Issue,
     IssueLink,
     IssueType,
+    LinkType,
     Priority,
     Project,
+    RemoteLink,
     Resolution,
     SandboxUser,
     Sprint,
     Status,
     Version,
+    Worklog,
 )
 from jiraplug.sandbox.richtext import Doc, to_adf, to_html, to_wiki
 from jiraplug.sandbox.store import Store
+from jiraplug.sandbox.timefmt import format_duration
 
 __all__ = ["Renderer", "jira_datetime", "jira_date", "rendered_datetime"]
 
@@ -62,11 +69,20 @@ def _sprint_iso(moment: dt.datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z") if moment else None
 
 
-class Renderer:
-    """Renders store objects as the JSON a real Jira of ``flavour`` would send."""
+#: Worklogs embedded in the issue's ``worklog`` field (Jira embeds the first 20).
+EMBEDDED_WORKLOGS = 20
 
-    def __init__(self, store: Store, flavour: str, api_version: str, base_url: str) -> None:
+
+class Renderer:
+    """Renders store objects as the JSON a real Jira of ``flavour`` would send.
+
+    ``viewer`` is the calling user (for per-user values such as ``watches.isWatching``).
+    """
+
+    def __init__(self, store: Store, flavour: str, api_version: str, base_url: str,
+                 viewer: SandboxUser | None = None) -> None:
         self.store = store
+        self.viewer = viewer
         self.flavour = flavour
         self.api_version = "2" if api_version == "latest" else api_version
         self.base = base_url.rstrip("/")
@@ -119,6 +135,12 @@ class Renderer:
             "active": user.active,
             "timeZone": user.time_zone,
         }
+
+    def user_full(self, user: SandboxUser) -> dict[str, Any]:
+        """A user as ``GET /user`` returns it (groups and roles collapsed, as without ``expand``)."""
+        body = self.myself(user)
+        body.pop("locale", None)
+        return body
 
     def myself(self, user: SandboxUser) -> dict[str, Any]:
         """``GET /myself``: the full user with groups and application roles."""
@@ -189,6 +211,29 @@ class Renderer:
         return {"self": f"{self.api}/component/{component.id}", "id": component.id, "name": component.name,
                 "description": component.description}
 
+    def component_full(self, component: Component) -> dict[str, Any]:
+        """A component as ``/project/{key}/components`` and ``/component`` return it."""
+        body = {**self.component(component), "assigneeType": "PROJECT_DEFAULT",
+                "realAssigneeType": "PROJECT_DEFAULT", "isAssigneeTypeValid": False,
+                "project": component.project_key}
+        if component.lead is not None:
+            body["lead"] = self.user(component.lead)
+            if self.flavour == "dc":
+                body["leadUserName"] = component.lead.name
+        if self.flavour == "cloud":
+            body["projectId"] = int(component.project_id)
+        else:
+            body["archived"] = False
+            body["deleted"] = False
+        return body
+
+    def severity(self, option_id: str | None) -> dict[str, Any] | None:
+        """The Severity select value (``None`` when unset)."""
+        value = dict(ref.SEVERITY_OPTIONS).get(option_id or "")
+        if value is None:
+            return None
+        return {"self": f"{self.api}/customFieldOption/{option_id}", "value": value, "id": option_id}
+
     def version(self, version: Version) -> dict[str, Any]:
         """A version as embedded in issues."""
         body: dict[str, Any] = {"self": f"{self.api}/version/{version.id}", "id": version.id,
@@ -208,6 +253,8 @@ class Renderer:
         body["projectId"] = int(version.project_id)
         if not version.released and version.release_date:
             body["overdue"] = version.release_date < self.store.now().date()
+        if self.flavour == "dc":
+            body["project"] = version.project_key
         return body
 
     def _project_avatars(self, project: Project) -> dict[str, str]:
@@ -248,12 +295,7 @@ class Renderer:
         body.update({
             "description": project.description,
             "lead": self.user(project.lead),
-            "components": [
-                {**self.component(c), "assigneeType": "PROJECT_DEFAULT",
-                 "realAssigneeType": "PROJECT_DEFAULT", "isAssigneeTypeValid": False,
-                 "project": project.key, "projectId": int(project.id)}
-                for c in project.components
-            ],
+            "components": [self.component_full(c) for c in project.components],
             "issueTypes": [self.issuetype(t) for t in self.store.issue_types],
             "assigneeType": "UNASSIGNED",
             "versions": [self.version_full(v) for v in project.versions],
@@ -284,8 +326,10 @@ class Renderer:
             },
         }
 
-    def comment(self, issue: Issue, comment: Comment, *, html: bool = False) -> dict[str, Any]:
-        """One comment; ``html`` renders the body and dates as ``renderedFields`` does."""
+    def comment(self, issue: Issue, comment: Comment, *, html: bool = False,
+                rendered_body: bool = False) -> dict[str, Any]:
+        """One comment; ``html`` renders the body and dates as ``renderedFields`` does;
+        ``rendered_body`` adds ``renderedBody`` (``expand=renderedBody``)."""
         body: dict[str, Any] = {
             "self": f"{self.api}/issue/{issue.id}/comment/{comment.id}",
             "id": comment.id,
@@ -295,6 +339,8 @@ class Renderer:
             "created": rendered_datetime(comment.created) if html else jira_datetime(comment.created),
             "updated": rendered_datetime(comment.updated) if html else jira_datetime(comment.updated),
         }
+        if rendered_body:
+            body["renderedBody"] = to_html(comment.body)
         if self.flavour == "cloud":
             body["jsdPublic"] = True
         return body
@@ -318,6 +364,154 @@ class Renderer:
                      "outward": link.type.outward, "self": f"{self.api}/issueLinkType/{link.type.id}"},
         }
         body["outwardIssue" if link.outward_issue_id == issue.id else "inwardIssue"] = self.issue_ref(other)
+        return body
+
+    def link_type(self, link_type: LinkType) -> dict[str, Any]:
+        """An issue link type."""
+        return {"id": link_type.id, "name": link_type.name, "inward": link_type.inward,
+                "outward": link_type.outward, "self": f"{self.api}/issueLinkType/{link_type.id}"}
+
+    def issue_link(self, link: IssueLink) -> dict[str, Any]:
+        """``GET /issueLink/{id}``: ``outwardIssue`` is the source, ``inwardIssue`` the target."""
+        body: dict[str, Any] = {"id": link.id, "self": f"{self.api}/issueLink/{link.id}",
+                                "type": self.link_type(link.type)}
+        source = self.store.issue_by_id(link.outward_issue_id)
+        target = self.store.issue_by_id(link.inward_issue_id)
+        if target is not None:
+            body["inwardIssue"] = self.issue_ref(target)
+        if source is not None:
+            body["outwardIssue"] = self.issue_ref(source)
+        return body
+
+    def remote_link(self, issue: Issue, link: RemoteLink) -> dict[str, Any]:
+        """A remote issue link."""
+        obj: dict[str, Any] = {"url": link.url, "title": link.title}
+        if link.summary is not None:
+            obj["summary"] = link.summary
+        if link.icon_url:
+            obj["icon"] = {"url16x16": link.icon_url, "title": link.application_name or link.title}
+        if link.resolved is not None:
+            obj["status"] = {"resolved": link.resolved, "icon": {}}
+        body: dict[str, Any] = {"id": link.id, "self": f"{self.api}/issue/{issue.key}/remotelink/{link.id}"}
+        if link.global_id is not None:
+            body["globalId"] = link.global_id
+        if link.application_name is not None or link.application_type is not None:
+            body["application"] = {k: v for k, v in (("type", link.application_type),
+                                                     ("name", link.application_name)) if v is not None}
+        if link.relationship is not None:
+            body["relationship"] = link.relationship
+        body["object"] = obj
+        return body
+
+    def watchers(self, issue: Issue) -> dict[str, Any]:
+        """``GET /issue/{key}/watchers``."""
+        return {"self": f"{self.api}/issue/{issue.key}/watchers", "isWatching": self.viewer in issue.watchers,
+                "watchCount": len(issue.watchers), "watchers": [self.user(u) for u in issue.watchers]}
+
+    def worklog(self, issue: Issue, worklog: Worklog) -> dict[str, Any]:
+        """One worklog."""
+        body: dict[str, Any] = {
+            "self": f"{self.api}/issue/{issue.id}/worklog/{worklog.id}",
+            "author": self.user(worklog.author),
+            "updateAuthor": self.user(worklog.update_author or worklog.author),
+        }
+        if worklog.comment is not None:
+            body["comment"] = self.text(worklog.comment)
+        body.update({
+            "created": jira_datetime(worklog.created),
+            "updated": jira_datetime(worklog.updated),
+            "started": jira_datetime(worklog.started),
+            "timeSpent": format_duration(worklog.time_spent_seconds),
+            "timeSpentSeconds": worklog.time_spent_seconds,
+            "id": worklog.id,
+            "issueId": str(issue.id),
+        })
+        return body
+
+    def worklog_page(self, issue: Issue, start_at: int = 0, max_results: int = EMBEDDED_WORKLOGS) -> dict[str, Any]:
+        """A page of worklogs (the ``worklog`` field and ``GET /issue/{key}/worklog``)."""
+        page = issue.worklogs[start_at: start_at + max_results]
+        return {"startAt": start_at, "maxResults": max_results, "total": len(issue.worklogs),
+                "worklogs": [self.worklog(issue, w) for w in page]}
+
+    def attachment_content_url(self, attachment: Attachment) -> str:
+        """Where the bytes are: Cloud's REST content URL, or Data Center's ``/secure/attachment`` URL."""
+        if self.flavour == "cloud":
+            return f"{self.api}/attachment/content/{attachment.id}"
+        return f"{self.base}/secure/attachment/{attachment.id}/{quote(attachment.filename)}"
+
+    def attachment(self, attachment: Attachment, *, metadata: bool = False) -> dict[str, Any]:
+        """An attachment as embedded in issues (``metadata``: as ``GET /attachment/{id}`` returns it)."""
+        body: dict[str, Any] = {
+            "self": f"{self.api}/attachment/{attachment.id}",
+            "id": int(attachment.id) if metadata and self.flavour == "cloud" else attachment.id,
+            "filename": attachment.filename,
+            "author": self.user(attachment.author),
+            "created": jira_datetime(attachment.created),
+            "size": attachment.size,
+            "mimeType": attachment.mime_type,
+            "content": self.attachment_content_url(attachment),
+        }
+        if metadata and self.flavour == "cloud":
+            body["properties"] = {}
+        return body
+
+    def board(self, board: Board) -> dict[str, Any]:
+        """An agile board with its location (the project)."""
+        project = self.store.projects[board.project_key]
+        body: dict[str, Any] = {"id": board.id, "self": f"{self.base}/rest/agile/1.0/board/{board.id}",
+                                "name": board.name, "type": board.type}
+        location: dict[str, Any] = {"projectId": int(project.id), "displayName": f"{project.name} ({project.key})",
+                                    "projectName": project.name, "projectKey": project.key,
+                                    "projectTypeKey": "software",
+                                    "avatarURI": f"{self.base}/secure/projectavatar?size=small&pid={project.id}",
+                                    "name": f"{project.name} ({project.key})"}
+        body["location"] = location
+        if self.flavour == "cloud":
+            body["isPrivate"] = False
+        return body
+
+    def sprint(self, sprint: Sprint) -> dict[str, Any]:
+        """An agile sprint (``/rest/agile/1.0/sprint/{id}``)."""
+        body: dict[str, Any] = {"id": sprint.id, "self": f"{self.base}/rest/agile/1.0/sprint/{sprint.id}",
+                                "state": sprint.state, "name": sprint.name}
+        for key, value in (("startDate", sprint.start), ("endDate", sprint.end),
+                           ("completeDate", sprint.complete)):
+            if value is not None:
+                body[key] = _sprint_iso(value)
+        if self.flavour == "dc" and sprint.start is not None and sprint.state != "future":
+            body["activatedDate"] = _sprint_iso(sprint.start)
+        body["originBoardId"] = sprint.board_id
+        body["goal"] = sprint.goal
+        if self.flavour == "dc":
+            body.update({"synced": False, "autoStartStop": False})
+        return body
+
+    def time_tracking(self, issue: Issue) -> dict[str, Any]:
+        """The ``timetracking`` field (empty when nothing is estimated or logged)."""
+        body: dict[str, Any] = {}
+        if issue.original_estimate is not None:
+            body["originalEstimate"] = format_duration(issue.original_estimate)
+        if issue.remaining_estimate is not None:
+            body["remainingEstimate"] = format_duration(issue.remaining_estimate)
+        if issue.time_spent is not None:
+            body["timeSpent"] = format_duration(issue.time_spent)
+        if issue.original_estimate is not None:
+            body["originalEstimateSeconds"] = issue.original_estimate
+        if issue.remaining_estimate is not None:
+            body["remainingEstimateSeconds"] = issue.remaining_estimate
+        if issue.time_spent is not None:
+            body["timeSpentSeconds"] = issue.time_spent
+        return body
+
+    @staticmethod
+    def progress(issue: Issue) -> dict[str, Any]:
+        """The ``progress`` field: time spent over spent plus remaining."""
+        spent = issue.time_spent or 0
+        total = spent + (issue.remaining_estimate or 0)
+        body: dict[str, Any] = {"progress": spent, "total": total}
+        if total:
+            body["percent"] = spent * 100 // total
         return body
 
     def sprint_value(self, sprint: Sprint) -> Any:
@@ -387,21 +581,30 @@ class Renderer:
         if field_id == "comment":
             return self.comment_page(issue)
         if field_id == "worklog":
-            return {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
+            return self.worklog_page(issue)
         if field_id == "attachment":
-            return []
+            return [self.attachment(a) for a in issue.attachments]
         if field_id == "watches":
-            watchers = {u.name for u in (issue.reporter, issue.assignee) if u is not None}
-            return {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": len(watchers),
-                    "isWatching": False}
+            return {"self": f"{self.api}/issue/{issue.key}/watchers", "watchCount": len(issue.watchers),
+                    "isWatching": self.viewer in issue.watchers}
         if field_id == "votes":
             return {"self": f"{self.api}/issue/{issue.key}/votes", "votes": 0, "hasVoted": False}
         if field_id in ("progress", "aggregateprogress"):
-            return {"progress": 0, "total": 0}
+            return self.progress(issue)
         if field_id == "timetracking":
-            return {}
+            return self.time_tracking(issue)
+        if field_id in ("timeoriginalestimate", "aggregatetimeoriginalestimate"):
+            return issue.original_estimate
+        if field_id in ("timeestimate", "aggregatetimeestimate"):
+            return issue.remaining_estimate
+        if field_id in ("timespent", "aggregatetimespent"):
+            return issue.time_spent
         if field_id == "workratio":
-            return -1
+            if not issue.original_estimate:
+                return -1
+            return (issue.time_spent or 0) * 100 // issue.original_estimate
+        if field_id == SEVERITY:
+            return self.severity(issue.severity)
         if field_id == STORY_POINTS:
             return issue.story_points
         if field_id == SPRINT:
@@ -427,9 +630,15 @@ class Renderer:
         if field_id == "environment":
             return issue.environment
         if field_id == "worklog":
-            return {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}
+            page = self.worklog_page(issue)
+            for entry, worklog in zip(page["worklogs"], issue.worklogs, strict=False):
+                entry["comment"] = to_html(worklog.comment) if worklog.comment is not None else ""
+                for key in ("created", "updated", "started"):
+                    entry[key] = rendered_datetime(getattr(worklog, key))
+            return page
         if field_id == "attachment":
-            return []
+            return [{**self.attachment(a), "created": rendered_datetime(a.created),
+                     "size": f"{max(1, round(a.size / 1024))} kB"} for a in issue.attachments]
         return None
 
     def history(self, history: History) -> dict[str, Any]:
@@ -438,7 +647,7 @@ class Renderer:
         for item in history.items:
             entry: dict[str, Any] = {"field": item.field, "fieldtype": item.field_type}
             if self.flavour == "cloud":
-                entry["fieldId"] = item.field
+                entry["fieldId"] = item.field_id or item.field
             entry.update({"from": item.from_id, "fromString": item.from_string, "to": item.to_id,
                           "toString": item.to_string})
             items.append(entry)
@@ -447,15 +656,18 @@ class Renderer:
 
     def changelog(self, issue: Issue) -> dict[str, Any]:
         """The ``changelog`` expansion, most recent first."""
-        histories = [self.history(h) for h in sorted(issue.changelog, key=lambda h: h.created, reverse=True)]
+        ordered = sorted(issue.changelog, key=lambda h: (h.created, int(h.id)), reverse=True)
+        histories = [self.history(h) for h in ordered]
         return {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
 
     def transitions(self, issue: Issue) -> list[dict[str, Any]]:
-        """The transitions available from the issue's status (every other status)."""
+        """The workflow transitions available from the issue's status (none for read-only users)."""
+        if self.viewer is not None and not self.viewer.can_edit(issue.project_key):
+            return []
+        targets = dict(ref.TRANSITIONS)
         result = []
-        for tid, target in ref.TRANSITIONS:
-            if target.id == issue.status.id:
-                continue
+        for tid in ref.WORKFLOW.get(issue.status.id, ()):
+            target = targets[tid]
             body: dict[str, Any] = {"id": tid, "name": target.name, "to": self.status(target)}
             if self.flavour == "cloud":
                 body.update({"hasScreen": False, "isGlobal": True, "isInitial": False, "isAvailable": True,

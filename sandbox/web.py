@@ -15,7 +15,7 @@ from typing import Any
 
 from jiraplug.sandbox.jql import JqlError
 from jiraplug.sandbox.knobs import FaultInjector
-from jiraplug.sandbox.model import SandboxUser
+from jiraplug.sandbox.model import Issue, SandboxUser
 from jiraplug.sandbox.requestlog import RequestLog
 from jiraplug.sandbox.serialize import Renderer
 from jiraplug.sandbox.store import Store
@@ -31,11 +31,15 @@ __all__ = [
     "error_body",
     "not_found_uri",
     "param_list",
+    "int_param",
+    "page_params",
     "USER_STATE_KEY",
+    "ISSUE_NOT_FOUND",
 ]
 
 USER_STATE_KEY = "jiraplug_sandbox_user"
 JSON_TYPE = "application/json;charset=UTF-8"
+ISSUE_NOT_FOUND = "Issue does not exist or you do not have permission to see it."
 
 
 @dataclass(slots=True)
@@ -93,6 +97,27 @@ def param_list(request: Request, name: str) -> list[str]:
             if part.strip()]
 
 
+def int_param(request: Request, name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer query parameter, or a 400 naming it."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise JiraError(400, f"The '{name}' parameter must be an integer, got '{raw}'.") from None
+    if value < minimum:
+        raise JiraError(400, f"The '{name}' parameter must be at least {minimum}, got {value}.")
+    return value
+
+
+def page_params(request: Request, default_size: int, max_size: int) -> tuple[int, int]:
+    """``(startAt, maxResults)`` from the query, with Jira's defaults and cap."""
+    start = int_param(request, "startAt", 0)
+    size = int_param(request, "maxResults", default_size)
+    return start, min(size, max_size)
+
+
 @dataclass(slots=True)
 class Call:
     """One API call: the request, the sandbox context, the caller and a renderer."""
@@ -113,18 +138,42 @@ class Call:
         """``"cloud"`` or ``"dc"``."""
         return self.ctx.flavour
 
-    async def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object, or a 400 in Jira's shape."""
+    async def json_any(self, *, allow_empty: bool = False) -> Any:
+        """The request body as any JSON value (``None`` for an empty body if ``allow_empty``)."""
         raw = await self.request.body()
         if not raw.strip():
+            if allow_empty:
+                return None
             raise JiraError(400, "No content to map due to end-of-input")
         try:
-            body = json.loads(raw)
+            return json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise JiraError(400, f"Unexpected character in request body: {exc}") from None
+
+    async def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 in Jira's shape."""
+        body = await self.json_any()
         if not isinstance(body, dict):
             raise JiraError(400, "Can not deserialize instance of the request bean out of a non-object token")
         return body
+
+    def issue(self, id_or_key: str | None = None, *, write: str | None = None) -> Issue:
+        """The issue of the path (``{key}``) if the caller may see it (else 404).
+
+        ``write`` names the action for the 403 a read-only user gets, e.g. ``"edit issues"``.
+        """
+        key = id_or_key if id_or_key is not None else self.request.path_params["key"]
+        issue = self.store.get_issue(key, self.user)
+        if issue is None:
+            raise JiraError(404, ISSUE_NOT_FOUND)
+        if write is not None:
+            self.require_edit(issue.project_key, write)
+        return issue
+
+    def require_edit(self, project_key: str, action: str) -> None:
+        """403 unless the caller may change things in ``project_key``."""
+        if not self.user.can_edit(project_key):
+            raise JiraError(403, f"You do not have permission to {action} in this project.")
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -143,7 +192,7 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if user is None:  # the auth middleware guarantees a user on /rest/ paths
             raise RuntimeError("sandbox route reached without an authenticated user")
         base = str(request.base_url).rstrip("/")
-        call = Call(request, ctx, user, version, Renderer(ctx.store, ctx.flavour, version, base))
+        call = Call(request, ctx, user, version, Renderer(ctx.store, ctx.flavour, version, base, user))
         try:
             return await handler(call)
         except JiraError as exc:

@@ -106,3 +106,54 @@ def test_every_adf_document_is_valid(cloud_client: httpx2.Client, cloud: Sandbox
     assert len(shapes) >= 5
     for key, document in shapes.values():
         assert adf_errors(document) == [], key
+
+
+# --------------------------------------------------------------------------- per-operation checks
+
+#: Sandbox paths that are not part of the REST APIs (downloads, the signed media URL, admin).
+_NOT_REST = ("/secure/", "/sandbox-media/", "/__sandbox__/")
+#: Operations one flavour answers with Jira's 404 because only the other flavour has them.
+_FLAVOUR_ONLY = {
+    "cloud": {"/rest/api/{version}/customFields/{field}/options"},
+    "dc": {"/rest/api/{version}/search/jql", "/rest/api/{version}/search/approximate-count",
+           "/rest/api/{version}/project/search", "/rest/api/{version}/changelog/bulkfetch",
+           "/rest/api/{version}/issue/{key}/changelog", "/rest/api/{version}/attachment/content/{id}",
+           "/rest/api/{version}/field/{field}/context", "/rest/api/{version}/field/{field}/context/{context}/option"},
+}
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_every_sandbox_operation_exists_in_the_spec(flavour: str) -> None:
+    """Each REST route the sandbox serves is an operation of the flavour's spec (Cloud, Agile or DC)."""
+    import re
+
+    from jiraplug.sandbox import create_app
+    from sandbox_spec_tools import find_operation
+
+    version = "3" if flavour == "cloud" else "2"
+    checked = 0
+    for route in create_app(flavour).routes:
+        path = route.path
+        if path.startswith(_NOT_REST) or path in _FLAVOUR_ONLY[flavour]:
+            continue
+        concrete = re.sub(r"\{(\w+)\}", lambda m: version if m.group(1) == "version" else "1", path)
+        for method in sorted(route.methods - {"HEAD"}):
+            find_operation(flavour, method, concrete)  # raises if the spec has no such operation
+            checked += 1
+    assert checked >= 60
+
+
+def test_response_check_bites(cloud: SandboxServer) -> None:
+    """The per-operation check rejects bodies that break the spec (so passing tests mean something)."""
+    from sandbox_spec_tools import response_errors
+
+    good = {"id": "1", "key": "PLAT-1", "self": "http://x/rest/api/3/issue/1"}
+    assert response_errors("cloud", "POST", "/rest/api/3/issue", 201, good) == []
+    assert response_errors("cloud", "POST", "/rest/api/3/issue", 201, {**good, "extra": 1})
+    assert response_errors("cloud", "GET", "/rest/api/3/issue/PLAT-1/worklog", 200, {"worklogs": [{"timeSpentSeconds":
+                                                                                                   "1h"}]})
+    assert response_errors("dc", "GET", "/rest/agile/1.0/sprint/1", 200, {"id": "not-a-number"})
+    assert response_errors("cloud", "GET", "/rest/agile/1.0/sprint/1", 200, {"id": 1, "colour": "red"})
+    assert response_errors("cloud", "GET", "/rest/api/3/issue/PLAT-1", 404, {"errorMessages": "one"})
+    with pytest.raises(AssertionError):
+        response_errors("cloud", "GET", "/rest/api/3/no/such/operation", 200, {})

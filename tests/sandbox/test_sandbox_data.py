@@ -121,11 +121,68 @@ def test_users() -> None:
     assert 4 <= len(users) <= 6
     assert store.default_user is users[0] and users[0].projects is None
     restricted = [u for u in users if u.projects is not None]
-    assert len(restricted) == 1 and len(restricted[0].projects or ()) == 1
+    assert len(restricted) == 1 and restricted[0].projects == {"MOB", "PLAT"}
+    assert restricted[0].edit_projects == {"MOB"}
+    assert restricted[0].can_browse("PLAT") and not restricted[0].can_edit("PLAT") and restricted[0].can_edit("MOB")
+    assert not restricted[0].can_browse("OPS")
     for attr in ("account_id", "name", "email", "api_token", "personal_token"):
         assert len({getattr(u, attr) for u in users}) == len(users)
-    # The restricted user only appears on issues of the project they can see.
+    # The restricted user only works on (is assigned, reports, logs work in) the project they may edit.
     only = restricted[0]
     for issue in store.issues:
-        if only in (issue.assignee, issue.reporter):
-            assert only.can_browse(issue.project_key)
+        if only in (issue.assignee, issue.reporter) or any(w.author is only for w in issue.worklogs):
+            assert only.can_edit(issue.project_key)
+
+
+def extras(store: Store) -> list[tuple]:
+    return [(i.key, tuple(u.name for u in i.watchers), i.severity, i.original_estimate, i.remaining_estimate,
+             tuple((w.id, w.author.name, w.time_spent_seconds, w.started) for w in i.worklogs),
+             tuple((a.id, a.filename, a.mime_type, a.content) for a in i.attachments),
+             tuple((r.id, r.url, r.title) for r in i.remote_links))
+            for i in store.issues]
+
+
+def test_extras_are_deterministic_and_varied() -> None:
+    assert extras(Store.from_seed(5)) == extras(Store.from_seed(5))
+    assert extras(Store.from_seed(5)) != extras(Store.from_seed(6))
+    store = Store.from_seed(1)
+    issues = store.issues
+    assert sum(len(i.worklogs) for i in issues) > 100
+    assert sum(1 for i in issues if i.remote_links) >= 10
+    assert all(i.reporter in i.watchers for i in issues)
+    assert {i.severity for i in issues if i.issuetype.name == "Bug"} >= {"10040", "10041", "10042", "10043"}
+    assert all(i.severity is None for i in issues if i.issuetype.name != "Bug")
+    mimes = {a.mime_type for i in issues for a in i.attachments}
+    assert {"image/png", "text/plain", "application/json"} <= mimes
+    for issue in issues:
+        for worklog in issue.worklogs:
+            assert issue.created <= worklog.started <= issue.updated and worklog.time_spent_seconds % 900 == 0
+        if issue.original_estimate is not None and issue.status.category.key == "done":
+            assert issue.remaining_estimate == 0
+        for attachment in issue.attachments:
+            assert issue.created <= attachment.created <= issue.updated and attachment.size > 0
+
+
+def test_extras_do_not_change_the_issues() -> None:
+    """Extras draw from their own random stream: the seeded issues are what they were before."""
+    from jiraplug.sandbox.data import _Ids, _make_issues, _make_projects
+    from jiraplug.sandbox import reference as ref
+
+    rng = random.Random(1)
+    ids = _Ids()
+    users = list(ref.USERS)
+    projects = _make_projects(rng, ids, {u.name: u for u in users})
+    plain = [i for p in projects for i in _make_issues(rng, ids, p, users)]
+    seeded = Store.from_seed(1).issues
+    assert [(i.key, i.summary, i.status.name, i.updated) for i in plain] == \
+        [(i.key, i.summary, i.status.name, i.updated) for i in seeded]
+
+
+def test_boards_and_sprints() -> None:
+    store = Store.from_seed(1)
+    assert [(b.id, b.type, b.project_key) for b in store.boards.values()] == [
+        (1, "scrum", "PLAT"), (2, "scrum", "MOB"), (3, "scrum", "OPS"), (4, "kanban", "OPS")]
+    for board in (b for b in store.boards.values() if b.type == "scrum"):
+        states = [s.state for s in store.sprints_of_board(board.id)]
+        assert states == ["closed", "closed", "closed", "active", "future"]
+    assert store.sprints_of_board(4) == []

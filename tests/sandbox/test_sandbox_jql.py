@@ -143,7 +143,10 @@ QUERIES: list[tuple[str, Pred]] = [
     ("resolved >= -30d", lambda i: i.resolutiondate is not None and i.resolutiondate >= NOW - _days(30)),
     ('"Story Points" >= 8', lambda i: i.story_points is not None and i.story_points >= 8),
     ("cf[10016] = 3", lambda i: i.story_points == 3),
-    ("sprint in openSprints()", lambda i: _in_sprint_state("active")(i)),
+    # As in Jira, "open" means not completed: active and future sprints.
+    ("sprint in openSprints()", lambda i: _in_sprint_state("active")(i) or _in_sprint_state("future")(i)),
+    ("sprint in openSprints() AND sprint not in futureSprints()",
+     lambda i: _in_sprint_state("active")(i) and not _in_sprint_state("future")(i)),
     ("sprint in closedSprints() AND project = PLAT",
      lambda i: _in_sprint_state("closed")(i) and i.project_key == "PLAT"),
     ("sprint is EMPTY AND issuetype = Story", lambda i: not i.sprint_ids and i.issuetype.name == "Story"),
