@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 import types
 import typing
@@ -25,8 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from jiraplug.errors import ConfigError
 
@@ -45,7 +47,7 @@ class StrictModel(BaseModel):
 
 
 class JiraSettings(StrictModel):
-    """``[jira]``: where Jira is and how to authenticate."""
+    """``[jira]``: where Jira is, how to authenticate, and how to reach it over the network."""
 
     url: str | None = Field(default=None, description="Base URL of Jira, e.g. https://example.atlassian.net")
     deployment: Literal["auto", "cloud", "dc"] = Field(
@@ -56,8 +58,91 @@ class JiraSettings(StrictModel):
     api_token_file: Path | None = Field(default=None, description="File holding the API token")
     personal_token: SecretStr | None = Field(default=None, description="Personal access token, Bearer (secret)")
     personal_token_file: Path | None = Field(default=None, description="File holding the personal access token")
+    oauth_access_token: SecretStr | None = Field(
+        default=None, description="OAuth 2.0 (3LO) access token, Bearer, Cloud only; needs cloud_id (secret)"
+    )
+    cloud_id: str | None = Field(
+        default=None, description="Cloud site id for OAuth: requests go to https://api.atlassian.com/ex/jira/{cloud_id}"
+    )
     ssl_verify: bool = Field(default=True, description="Verify Jira's TLS certificate")
+    ca_bundle: Path | None = Field(default=None, description="PEM file of CA certificates to trust for Jira")
+    proxy: str | None = Field(
+        default=None, description="Proxy URL for Jira only (overrides HTTPS_PROXY/HTTP_PROXY; NO_PROXY still applies)"
+    )
+    custom_headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Extra HTTP headers on every Jira request (env: Name=value,Name2=value2; values are secret)",
+    )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout for one Jira HTTP request")
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("not an http(s) URL")
+        if parsed.username or parsed.password:
+            raise ValueError("the URL must not carry credentials; use username/api_token instead")
+        return value.strip().rstrip("/")
+
+    @field_validator("cloud_id")
+    @classmethod
+    def _check_cloud_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CLOUD_ID.fullmatch(value.strip()):
+            raise ValueError("a cloud id is letters, digits and dashes (a UUID such as 1324a887-45db-...)")
+        return value.strip() if value else value
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _check_ca_bundle(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().exists():
+            raise ValueError("no such file or directory")
+        return value.expanduser() if value is not None else None
+
+    @field_validator("proxy")
+    @classmethod
+    def _check_proxy(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("http", "https", "socks5", "socks5h") or not parsed.hostname:
+            raise ValueError("not a proxy URL (http://, https://, socks5:// or socks5h://host:port)")
+        return value.strip()
+
+    @field_validator("custom_headers", mode="before")
+    @classmethod
+    def _parse_custom_headers(cls, value: Any) -> Any:
+        # From the environment the value is one string: "Name=value,Name2=value2".
+        if isinstance(value, str):
+            headers: dict[str, str] = {}
+            for item in (part.strip() for part in value.split(",")):
+                if not item:
+                    continue
+                name, sep, text = item.partition("=")
+                if not sep or not name.strip():
+                    raise ValueError(f"{name.strip()!r} has no '=' (or no name): write Name=value,Name2=value2")
+                headers[name.strip()] = text.strip()
+            return headers
+        return value
+
+    @field_validator("custom_headers")
+    @classmethod
+    def _check_custom_headers(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for name, text in value.items():
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a valid HTTP header name")
+            if name.lower() in _RESERVED_HEADERS:
+                raise ValueError(f"header {name!r} is set by jiraplug itself (use the credential settings)")
+            if not text.get_secret_value().isprintable():
+                raise ValueError(f"the value of header {name!r} contains a line break or control character")
+        return value
+
+
+_CLOUD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "transfer-encoding"})
 
 
 class ServerSettings(StrictModel):
@@ -74,6 +159,15 @@ class ServerSettings(StrictModel):
     stateless_http: bool = Field(default=False, description="Serve HTTP without MCP sessions")
     json_response: bool = Field(default=False, description="Answer HTTP POSTs with JSON instead of SSE")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    allowed_jira_urls: list[str] = Field(
+        default_factory=list, description="Other Jira sites a request may pick with X-Jira-Url"
+    )
+    allow_configured_credentials: bool | None = Field(
+        default=None,
+        description="Let HTTP requests without X-Jira-Authorization use the configured credential "
+        "(default: only when bound to loopback)",
+    )
+    max_request_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest HTTP request body")
 
 
 class ToolsSettings(StrictModel):
@@ -102,6 +196,11 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "JIRA_PERSONAL_TOKEN_FILE": ("jira", "personal_token_file"),
     "JIRA_SSL_VERIFY": ("jira", "ssl_verify"),
     "JIRA_TIMEOUT": ("jira", "timeout_seconds"),
+    "JIRA_OAUTH_ACCESS_TOKEN": ("jira", "oauth_access_token"),
+    "JIRA_CLOUD_ID": ("jira", "cloud_id"),
+    "JIRA_CA_BUNDLE": ("jira", "ca_bundle"),
+    "JIRA_PROXY": ("jira", "proxy"),
+    "JIRA_CUSTOM_HEADERS": ("jira", "custom_headers"),
     "JIRAPLUG_HTTP_TOKEN": ("server", "http_token"),
     "READ_ONLY_MODE": ("tools", "read_only"),
     "ENABLED_TOOLS": ("tools", "enabled_tools"),

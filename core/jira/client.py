@@ -2,91 +2,195 @@
 
 Every request goes through the middleware chain built from the plugins'
 ``jira_request_middleware`` hooks (cache, rate limit, retry, profiling...) before it reaches
-the HTTP transport. The client knows Cloud (REST v3, enhanced JQL search with
-``nextPageToken``) from Data Center / Server (REST v2, ``startAt`` paging) and returns one
-search shape for both.
+the HTTP transport; :meth:`JiraClient.request` (and :meth:`~JiraClient.upload`,
+:meth:`~JiraClient.download`, which share its path) is the only way to Jira. The client
+knows Cloud (REST v3, ADF bodies, enhanced JQL search with ``nextPageToken``) from Data
+Center / Server (REST v2, wiki markup, ``startAt`` paging), and gives tools the helpers
+that hide the difference: :attr:`~JiraClient.api`, :meth:`~JiraClient.text_to_jira`,
+:meth:`~JiraClient.user_ref`, :meth:`~JiraClient.search`, :meth:`~JiraClient.paginate`.
 """
 
 from __future__ import annotations
 
-import enum
+import copy
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import logging
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import anyio
 import httpx2
 
 from jiraplug.jira.auth import JiraAuth
-from jiraplug.jira.errors import JiraError, error_from_exception, error_from_response
+from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
+from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
 from jiraplug.jira.middleware import EXTENSION_KEY, JiraMiddleware, RequestInfo, Send, compose, request_info
+from jiraplug.jira.paging import (
+    OffsetPage,
+    Progress,
+    SearchPage,
+    cloud_search_body,
+    dc_search_params,
+    decode_cloud_search,
+    decode_dc_search,
+    decode_offset_page,
+    start_at_from_token,
+)
+from jiraplug.jira.transfer import BODY_LIMIT_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 
+__all__ = [
+    "DECODED_KEY",
+    "Deployment",
+    "JiraClient",
+    "OffsetPage",
+    "SearchPage",
+    "detect_deployment",
+    "path_segment",
+]
+
+log = logging.getLogger("jiraplug.jira")
 
 DECODED_KEY = "jiraplug.decoded"
 """``response.extensions`` key under which a middleware may store the decoded JSON body."""
 _MISSING = object()
 
-
-class Deployment(enum.StrEnum):
-    """Which Jira product the client talks to."""
-
-    CLOUD = "cloud"
-    DC = "dc"
-
-
-def detect_deployment(url: str, configured: str = "auto") -> Deployment:
-    """``configured`` wins; otherwise ``*.atlassian.net`` (and the OAuth gateway) is Cloud."""
-    if configured != "auto":
-        return Deployment(configured)
-    host = (httpx2.URL(url).host or "").lower()
-    cloud = host.endswith(".atlassian.net") or host in {"api.atlassian.com", "api.atlassian.net"}
-    return Deployment.CLOUD if cloud else Deployment.DC
-
-
-@dataclass
-class SearchPage:
-    """One page of JQL search results, the same shape on Cloud and Data Center.
-
-    ``next_page_token`` is ``None`` on the last page; pass it back to get the next one.
-    ``total`` is known on Data Center only.
-    """
-
-    issues: list[dict[str, Any]]
-    next_page_token: str | None
-    total: int | None = None
-    names: dict[str, str] = field(default_factory=dict)
+AGILE = "/rest/agile/1.0"
+SEARCH_PAGE_MAX = 100  # Jira Cloud's cap on issues per search page when fields are requested
+_LONG_QUERY = 1500  # JQL longer than this goes in a POST body on Data Center (URL length limits)
+_BAD_PATH = re.compile(r"(^|/)\.\.?(/|$)|//|[?#\\\s]|%2[ef]|%5c", re.IGNORECASE)
 
 
 class JiraClient:
-    """Talks to one Jira site with one credential."""
+    """Talks to one Jira site with one credential.
+
+    ``base_url`` is the site (``/browse/KEY`` links are built on it); REST calls go to
+    ``auth.api_base`` when the credential has one (OAuth 2.0: Atlassian's gateway), else to
+    the site. ``deployment`` ``None`` means "ask Jira": ``serverInfo`` is fetched once,
+    before the first request.
+    """
 
     def __init__(
         self,
         http: httpx2.AsyncClient,
         *,
         base_url: str,
-        deployment: Deployment,
+        deployment: Deployment | None,
         auth: JiraAuth,
         middlewares: Sequence[tuple[str, JiraMiddleware]] = (),
         host: Any = None,
     ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
-        self.deployment = deployment
+        self.api_base = (auth.api_base or self.base_url).rstrip("/")
         self.auth = auth
+        # OAuth 2.0 access tokens exist on Cloud only.
+        self._deployment = Deployment.CLOUD if auth.scheme == "oauth" else deployment
         self._send: Send = compose(middlewares, self._transport_send, host)
+        self._detecting: anyio.Lock | None = None
+        self._fields: list[dict[str, Any]] | None = None
+        self._field_names: dict[str, str] = {}
+        self._fields_lock: anyio.Lock | None = None
+        self._fields_unavailable = False
+
+    # ------------------------------------------------------------------ deployment
+
+    @property
+    def deployment(self) -> Deployment:
+        """Cloud or Data Center. Before detection finishes, the guess for an unknown host is DC.
+
+        The guess is safe for paths and bodies: Cloud serves REST v2 (wiki markup) too.
+        Call :meth:`ready` first when the difference matters.
+        """
+        return self._deployment or Deployment.DC
+
+    @property
+    def deployment_known(self) -> bool:
+        """Whether the deployment was configured, recognised from the URL, or detected."""
+        return self._deployment is not None
+
+    async def ready(self) -> JiraClient:
+        """Make sure the deployment is known, asking ``serverInfo`` once if the URL was ambiguous."""
+        if self._deployment is not None:
+            return self
+        if self._detecting is None:
+            self._detecting = anyio.Lock()
+        async with self._detecting:
+            if self._deployment is None:  # concurrent first calls share one serverInfo request
+                response = await self._call("GET", self._url("/rest/api/2/serverInfo"), operation="serverInfo.get",
+                                            detect=False)
+                info = self._decode(response, "serverInfo.get", None)
+                self._deployment = deployment_from_server_info(_json(info, "serverInfo.get"))
+                log.info("Jira at %s is %s (serverInfo.deploymentType)", self.base_url, self._deployment.value)
+        return self
+
+    @property
+    def is_cloud(self) -> bool:
+        """Whether the site is Jira Cloud."""
+        return self.deployment is Deployment.CLOUD
 
     @property
     def api(self) -> str:
         """Path prefix of the platform REST API for this deployment."""
-        return "/rest/api/3" if self.deployment is Deployment.CLOUD else "/rest/api/2"
+        return "/rest/api/3" if self.is_cloud else "/rest/api/2"
+
+    @property
+    def agile(self) -> str:
+        """Path prefix of the Jira Software (agile) REST API, the same on Cloud and Data Center."""
+        return AGILE
+
+    # ------------------------------------------------------------------ formats
+
+    def text_to_jira(self, markdown: str) -> Any:
+        """Markdown as Jira wants a rich-text body: an ADF document on Cloud, wiki markup on DC."""
+        from jiraplug.jira import markup
+
+        if not isinstance(markdown, str):
+            raise TypeError(f"text_to_jira expects Markdown text, got {type(markdown).__name__}")
+        return markup.markdown_to_adf(markdown) if self.is_cloud else markup.markdown_to_wiki(markdown)
+
+    def text_from_jira(self, value: Any) -> str:
+        """Markdown from a Jira rich-text value: an ADF document, wiki markup, or ``None``."""
+        from jiraplug.jira.compact import render_text
+
+        return render_text(value)
+
+    def user_ref(self, user: str) -> dict[str, str]:
+        """How Jira refers to a user in bodies: ``accountId`` on Cloud, ``name`` on Data Center."""
+        user = user.strip()
+        if not user:
+            raise JiraError("a user is required (an accountId on Cloud, a username on Data Center)", status=400)
+        return {"accountId": user} if self.is_cloud else {"name": user}
+
+    # ------------------------------------------------------------------ the request path
 
     async def aclose(self) -> None:
+        """Close the HTTP client and its connections."""
         await self._http.aclose()
+
+    def with_auth(self, auth: JiraAuth) -> JiraClient:
+        """The same site with another credential (a per-request user on a shared server).
+
+        The copy shares the HTTP connections, the middleware chain and the known
+        deployment; what depends on the user (the field list) is its own.
+        """
+        clone = copy.copy(self)
+        clone.auth = auth
+        clone.api_base = (auth.api_base or self.base_url).rstrip("/")
+        if auth.scheme == "oauth":
+            clone._deployment = Deployment.CLOUD
+        clone._detecting = None
+        clone._fields, clone._field_names, clone._fields_lock = None, {}, None
+        clone._fields_unavailable = False
+        return clone
 
     async def _transport_send(self, request: httpx2.Request) -> httpx2.Response:
         with stage(JIRA_REQUEST, operation=request_info(request).operation):
+            limit = request.extensions.get(BODY_LIMIT_KEY)
+            if limit is not None:
+                return await bounded_exchange(self._http, request, limit)
             response = await self._http.send(request)
             await response.aread()
         return response
@@ -97,7 +201,7 @@ class JiraClient:
         path: str,
         *,
         operation: str,
-        params: dict[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         read_only: bool | None = None,
         idempotent: bool | None = None,
@@ -107,20 +211,88 @@ class JiraClient:
     ) -> Any:
         """Send one request through the middleware chain; return the decoded JSON body.
 
-        ``read_only`` defaults to True for GET; ``idempotent`` defaults to True for
-        GET/PUT/DELETE and to ``read_only`` otherwise. Raises :class:`JiraError` for an
-        error status and :class:`JiraUnavailable` for network failures. ``subject`` (an
-        issue key, say) is named in error messages. ``fresh`` asks caches for a new read.
+        ``path`` is absolute on the REST base (``f"{jira.api}/issue/{key}"``). ``read_only``
+        defaults to True for GET; ``idempotent`` defaults to True for GET/PUT/DELETE and to
+        ``read_only`` otherwise. ``touches`` lists what a write changes (``issue:KEY``...)
+        for cache invalidation. ``subject`` (an issue key, say) is named in error messages.
+        ``fresh`` asks caches for a new read. Raises :class:`JiraError` for an error status
+        and :class:`JiraUnavailable` for network failures. ``None`` for an empty answer.
         """
+        response = await self._call(
+            method, self._url(path), operation=operation, params=params, json_body=json_body, read_only=read_only,
+            idempotent=idempotent, touches=touches, subject=subject, fresh=fresh,
+        )
+        return self._decode(response, operation, subject)
+
+    async def upload(
+        self, path: str, filename: str, content: bytes, *, operation: str, touches: Sequence[str] = ()
+    ) -> Any:
+        """POST ``content`` as multipart field ``file`` (Jira's attachment upload); the decoded answer.
+
+        Sends ``X-Atlassian-Token: no-check``, which Jira requires against XSRF. Never retried
+        blindly: the request is marked neither read-only nor idempotent.
+        """
+        name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name or not name.isprintable():
+            raise JiraError(f"{filename!r} is not a usable file name for an attachment", status=400)
+        if not isinstance(content, bytes | bytearray):
+            raise TypeError(f"upload content must be bytes, got {type(content).__name__}")
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = await self._call(
+            "POST", self._url(path), operation=operation, files={"file": (name, bytes(content), kind)},
+            headers={"X-Atlassian-Token": "no-check"}, read_only=False, idempotent=False, touches=touches,
+            subject=name,
+        )
+        return self._decode(response, operation, name)
+
+    async def download(self, url_or_path: str, *, operation: str, max_bytes: int) -> tuple[bytes, str]:
+        """Fetch binary content (an attachment): ``(bytes, content type)``.
+
+        ``url_or_path`` is a path on the REST base or a URL on the Jira site (the
+        ``content`` link of an attachment); any other host is refused. Jira's redirect to
+        its media store is followed (the credential is not sent to another host). A body
+        above ``max_bytes`` is refused, from its ``Content-Length`` when announced, else
+        as soon as the limit is passed, without reading the rest.
+        """
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, got {max_bytes}")
+        response = await self._call(
+            "GET", self._download_url(url_or_path), operation=operation, accept="*/*", body_limit=max_bytes,
+        )
+        return response.content, response.headers.get("content-type", "application/octet-stream")
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        files: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept: str = "application/json",
+        read_only: bool | None = None,
+        idempotent: bool | None = None,
+        touches: Sequence[str] = (),
+        subject: str | None = None,
+        fresh: bool = False,
+        body_limit: int | None = None,
+        detect: bool = True,
+    ) -> httpx2.Response:
+        """Build, tag and send one request to ``url``; return the response or raise the mapped error."""
+        if detect:
+            await self.ready()
         method = method.upper()
         read_only = method == "GET" if read_only is None else read_only
         idempotent = (method in {"GET", "PUT", "DELETE"} or read_only) if idempotent is None else idempotent
         request = self._http.build_request(
             method,
-            path,
+            url,
             params={k: v for k, v in (params or {}).items() if v is not None},
             json=json_body,
-            headers={"Authorization": self.auth.header, "Accept": "application/json"},
+            files=files,
+            headers={"Authorization": self.auth.header, "Accept": accept, **(headers or {})},
         )
         request.extensions[EXTENSION_KEY] = RequestInfo(
             operation=operation,
@@ -130,13 +302,20 @@ class JiraClient:
             touches=tuple(touches),
             fresh=fresh,
         )
+        if body_limit is not None:
+            request.extensions[BODY_LIMIT_KEY] = body_limit
         what = f"{operation} {subject}" if subject else operation
         try:
             response = await self._send(request)
         except httpx2.HTTPError as exc:
             raise error_from_exception(exc, what, self.base_url) from None
-        if response.status_code >= 400:
-            raise error_from_response(response, what)
+        if response.status_code >= 300:
+            if response.status_code == 400 and self._fields is None and "customfield_" in response.text:
+                await self._load_field_names()  # so the error can name the custom field Jira rejected
+            raise error_from_response(response, what, credential=self.auth.hint, field_names=self._field_names)
+        return response
+
+    def _decode(self, response: httpx2.Response, operation: str, subject: str | None) -> Any:
         if response.status_code == 204 or not response.content:
             return None
         # A middleware (the cache) may hand over the already-decoded body.
@@ -147,31 +326,107 @@ class JiraClient:
             with stage(PARSE, operation=operation):
                 return json.loads(response.content)
         except ValueError:
+            what = f"{operation} {subject}" if subject else operation
             raise JiraError(
                 f"Jira answered {what} with a body that is not JSON (HTTP {response.status_code}, "
                 f"{response.headers.get('content-type', 'no content type')}); is JIRA_URL the Jira base URL?",
                 status=response.status_code,
             ) from None
 
-    # ---------------------------------------------------------------- operations
+    def _url(self, path: str) -> str:
+        """The absolute URL of a REST ``path`` (``/rest/api/3/...``) on this Jira."""
+        return self.api_base + _checked_path(path)
+
+    def _download_url(self, url_or_path: str) -> str:
+        """An absolute URL on this Jira for ``url_or_path``, or a clear refusal."""
+        text = url_or_path.strip()
+        if not text.startswith(("http://", "https://")):
+            return self._url(text)
+        url = httpx2.URL(text)
+        raw_path, _, query = url.raw_path.decode("ascii").partition("?")
+        for base in (self.api_base, self.base_url):
+            origin = httpx2.URL(base)
+            prefix = origin.raw_path.decode("ascii").rstrip("/")
+            same_origin = (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
+            if same_origin and (not prefix or raw_path.startswith(prefix + "/")):
+                # A link on the site is re-homed onto the REST base (Atlassian's gateway under OAuth).
+                return self._url(raw_path[len(prefix):]) + (f"?{query}" if query else "")
+        raise JiraError(
+            f"refusing to download from {url.scheme}://{url.host}{':' + str(url.port) if url.port else ''}: "
+            f"only URLs on the Jira site ({self.base_url}) are fetched, so the credential never goes elsewhere",
+            status=400,
+        )
+
+    # ------------------------------------------------------------------ fields
+
+    async def field_list(self, *, fresh: bool = False) -> list[dict[str, Any]]:
+        """Every field of the site (``GET /field``), fetched once and kept; ``fresh`` refetches."""
+        if self._fields is not None and not fresh:
+            return self._fields
+        if self._fields_lock is None:
+            self._fields_lock = anyio.Lock()
+        async with self._fields_lock:
+            if self._fields is None or fresh:
+                data = await self.request("GET", f"{self.api}/field", operation="field.list", fresh=fresh)
+                fields = [item for item in (data or []) if isinstance(item, dict) and "id" in item]
+                self._field_names = {str(f["id"]): str(f.get("name") or f["id"]) for f in fields}
+                self._fields = fields
+        return self._fields
+
+    async def _load_field_names(self) -> None:
+        if self._fields is not None or self._fields_unavailable:
+            return
+        try:
+            await self.field_list()
+        except (JiraError, JiraUnavailable) as exc:  # names are a nicety: never fail a call for them
+            self._fields_unavailable = True  # and do not ask again on every call
+            log.info("field list unavailable (%s); custom fields keep their ids", exc)
+
+    @property
+    def field_names(self) -> dict[str, str]:
+        """Field id -> name, once :meth:`field_list` has run (empty before)."""
+        return self._field_names
+
+    async def _names_for(self, issues: Sequence[Mapping[str, Any]], known: Mapping[str, str]) -> dict[str, str]:
+        """Names of the custom fields in ``issues``, loading the field list once if needed."""
+        wanted = {name for issue in issues for name, value in (issue.get("fields") or {}).items()
+                  if name.startswith("customfield_") and value not in (None, [], "")}
+        if not wanted or wanted <= set(known):
+            return dict(known)
+        await self._load_field_names()
+        return {**{k: self._field_names[k] for k in wanted if k in self._field_names}, **known}
+
+    # ------------------------------------------------------------------ operations
 
     async def server_info(self) -> dict[str, Any]:
+        """``GET /serverInfo``: version, deployment type, base URL."""
         return await self.request("GET", f"{self.api}/serverInfo", operation="serverInfo.get")
 
     async def myself(self) -> dict[str, Any]:
+        """The user the credential belongs to."""
         return await self.request("GET", f"{self.api}/myself", operation="myself.get")
 
     async def get_issue(
-        self, key: str, *, fields: Sequence[str] | None = None, expand: Sequence[str] | None = None
+        self,
+        key: str,
+        *,
+        fields: Sequence[str] | None = None,
+        expand: Sequence[str] | None = None,
+        fresh: bool = False,
     ) -> dict[str, Any]:
-        """One issue by key or id."""
-        return await self.request(
+        """One issue by key or id. Custom fields present get their names under ``"names"``."""
+        await self.ready()
+        raw = await self.request(
             "GET",
-            f"{self.api}/issue/{_path_segment(key)}",
+            f"{self.api}/issue/{path_segment(key)}",
             operation="issue.get",
             params={"fields": _csv(fields), "expand": _csv(expand)},
             subject=key,
+            fresh=fresh,
         )
+        raw = _json(raw, "issue.get")
+        names = await self._names_for([raw], raw.get("names") or {})
+        return {**raw, "names": names} if names else raw
 
     async def search(
         self,
@@ -180,49 +435,135 @@ class JiraClient:
         fields: Sequence[str] | None = None,
         limit: int = 50,
         page_token: str | None = None,
+        expand: Sequence[str] | None = None,
+        fresh: bool = False,
     ) -> SearchPage:
-        """One page of issues matching ``jql``: enhanced search on Cloud, ``startAt`` on DC."""
-        if self.deployment is Deployment.CLOUD:
-            body: dict[str, Any] = {"jql": jql, "maxResults": limit}
-            if fields:
-                body["fields"] = list(fields)
-            if page_token:
-                body["nextPageToken"] = page_token
+        """One page of issues matching ``jql``: enhanced search on Cloud, ``startAt`` on DC.
+
+        Each issue with custom fields carries their names under ``"names"``.
+        """
+        if limit < 1:
+            raise JiraError(f"limit must be at least 1, got {limit}", status=400)
+        await self.ready()
+        if self.is_cloud:
+            body = cloud_search_body(jql, limit=limit, fields=fields, expand=expand, page_token=page_token)
             data = await self.request(
-                "POST", "/rest/api/3/search/jql", operation="search.jql", json_body=body, read_only=True
+                "POST", "/rest/api/3/search/jql", operation="search.jql", json_body=body, read_only=True, fresh=fresh,
             )
-            token = data.get("nextPageToken") if not data.get("isLast", True) else None
-            return SearchPage(issues=data.get("issues", []), next_page_token=token or None)
-        start = _start_at(page_token)
-        data = await self.request(
-            "GET",
-            "/rest/api/2/search",
-            operation="search.jql",
-            params={"jql": jql, "startAt": start, "maxResults": limit, "fields": _csv(fields)},
-        )
-        issues = data.get("issues", [])
-        total = data.get("total")
-        following = start + len(issues)
-        more = issues and (total is None or following < total)
-        return SearchPage(issues=issues, next_page_token=str(following) if more else None, total=total)
+            page = decode_cloud_search(data)
+        else:
+            start = start_at_from_token(page_token)
+            params = dc_search_params(jql, start_at=start, limit=limit, fields=fields, expand=expand)
+            if len(jql) > _LONG_QUERY:  # too long for a URL: the same search as a POST body (lists, not CSV)
+                body = {**params, "fields": list(fields) if fields else None, "expand": list(expand) if expand else None}
+                data = await self.request("POST", "/rest/api/2/search", operation="search.jql",
+                                          json_body={k: v for k, v in body.items() if v is not None},
+                                          read_only=True, fresh=fresh)
+            else:
+                data = await self.request("GET", "/rest/api/2/search", operation="search.jql", params=params,
+                                          fresh=fresh)
+            page = decode_dc_search(data, start)
+        page.names = await self._names_for(page.issues, page.names)
+        if page.names:
+            page.issues = [{**issue, "names": page.names} for issue in page.issues]
+        return page
+
+    async def search_all(
+        self,
+        jql: str,
+        limit: int,
+        *,
+        fields: Sequence[str] | None = None,
+        expand: Sequence[str] | None = None,
+        page_token: str | None = None,
+        page_size: int = SEARCH_PAGE_MAX,
+        progress: Progress | None = None,
+    ) -> SearchPage:
+        """Up to ``limit`` issues over as many pages as needed, from ``page_token`` on.
+
+        Returns one :class:`SearchPage` holding them all, whose ``next_page_token`` continues
+        exactly after the last issue returned. ``progress(done, total_or_None)`` is awaited
+        after each page.
+        """
+        if limit < 1 or page_size < 1:
+            raise JiraError(f"limit and page_size must be at least 1 (got {limit}, {page_size})", status=400)
+        issues: list[dict[str, Any]] = []
+        names: dict[str, str] = {}
+        token, total = page_token, None
+        while len(issues) < limit:
+            page = await self.search(jql, fields=fields, expand=expand, limit=min(page_size, limit - len(issues)),
+                                     page_token=token)
+            issues.extend(page.issues)
+            names.update(page.names)
+            token, total = page.next_page_token, page.total if page.total is not None else total
+            if progress is not None:
+                await progress(len(issues), total)
+            if token is None or not page.issues:
+                token = None if not page.issues else token
+                break
+        return SearchPage(issues=issues, next_page_token=token, total=total, names=names)
+
+    async def paginate(
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        items_key: str = "values",
+        limit: int = 50,
+        start_at: int = 0,
+        page_size: int | None = None,
+        subject: str | None = None,
+        fresh: bool = False,
+    ) -> OffsetPage:
+        """Up to ``limit`` items of a ``startAt``/``maxResults`` list, from ``start_at`` on.
+
+        Walks pages (Jira caps their size per resource) until ``limit`` items or the end;
+        returns the items and the ``startAt`` of what follows (``None`` at the end). For
+        agile boards and sprints (``values``), comments (``comments``), worklogs
+        (``worklogs``), sprint and board issues (``issues``)...
+        """
+        if limit < 1 or start_at < 0:
+            raise JiraError(f"limit must be at least 1 and start_at at least 0 (got {limit}, {start_at})", status=400)
+        items: list[Any] = []
+        start, total = start_at, None
+        while len(items) < limit:
+            asked = limit - len(items) if page_size is None else min(page_size, limit - len(items))
+            data = await self.request(
+                "GET", path, operation=operation, params={**(params or {}), "startAt": start, "maxResults": asked},
+                subject=subject, fresh=fresh,
+            )
+            page = decode_offset_page(data, items_key, start, asked)
+            total = page.total if page.total is not None else total
+            room = limit - len(items)
+            items.extend(page.items[:room])
+            if len(page.items) > room:  # Jira sent more than asked: continue right after what we keep
+                return OffsetPage(items, start + room, total)
+            if page.next_start_at is None:
+                return OffsetPage(items, None, total)
+            start = page.next_start_at
+        return OffsetPage(items, start, total)
+
+
+def path_segment(value: str) -> str:
+    """``value`` (a key or id) as one URL path segment; refuses path tricks with a clear error."""
+    value = value.strip()
+    if not value or any(ch in value for ch in "/?#\\%") or value in {".", ".."} or not value.isprintable():
+        raise JiraError(f"{value!r} is not a valid Jira issue key or id (expected e.g. PROJ-123)", status=400)
+    return value
+
+
+def _checked_path(path: str) -> str:
+    if not path.startswith("/") or _BAD_PATH.search(path) or not path.isprintable():
+        raise JiraError(f"{path!r} is not a valid Jira REST path", status=400)
+    return path
 
 
 def _csv(values: Sequence[str] | None) -> str | None:
     return ",".join(values) if values else None
 
 
-def _path_segment(value: str) -> str:
-    """Refuse path tricks in identifiers that go into URL paths."""
-    value = value.strip()
-    if not value or any(ch in value for ch in "/?#\\%") or value in {".", ".."}:
-        raise JiraError(f"{value!r} is not a valid Jira issue key or id (expected e.g. PROJ-123)", status=400)
-    return value
-
-
-def _start_at(page_token: str | None) -> int:
-    if not page_token:
-        return 0
-    if not page_token.isdigit():
-        raise JiraError(f"page token {page_token!r} is not valid here (expected the token from a previous page)",
-                        status=400)
-    return int(page_token)
+def _json(data: Any, operation: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise JiraError(f"Jira answered {operation} with {type(data).__name__}, not an object", status=502)
+    return data

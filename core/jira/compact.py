@@ -1,10 +1,17 @@
-"""Compact, LLM-friendly views of Jira objects: names instead of nested objects, text instead of ADF."""
+"""Compact, LLM-friendly views of Jira issues: only the requested fields, names instead of nested
+objects, Markdown instead of ADF or wiki markup, custom fields under their names.
+
+A raw issue is easily 30 KB of JSON (avatar URLs, ``self`` links, schema noise); its compact
+form keeps what a reader needs: ``{"key": "PROJ-1", "url": ..., "summary": ...,
+"status": "In Progress", "assignee": "Ada Lovelace", "description": "Markdown...",
+"Story Points": 5}``.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from jiraplug.jira.adf import adf_to_text
 
 # Fields shown when the caller does not ask for specific ones.
 DEFAULT_FIELDS = (
@@ -13,42 +20,253 @@ DEFAULT_FIELDS = (
 )
 SEARCH_FIELDS = ("summary", "status", "issuetype", "priority", "assignee", "updated")
 
+RICH_TEXT_FIELDS = frozenset({"description", "environment"})
+# Keys that carry no meaning for a reader (links back into the API, avatars, icons).
+_NOISE = frozenset({"self", "avatarUrls", "iconUrl", "expand", "statusCategory", "avatarId", "entityId",
+                    "hierarchyLevel", "subtask", "timeZone", "accountType", "active", "emailAddress"})
+_EMPTY = (None, "", [], {})
+# Data Center renders sprints as "com.atlassian.greenhopper.service.sprint.Sprint@1a2b[id=1,state=ACTIVE,name=S 1,...]".
+_DC_SPRINT_PART = re.compile(r"[\[,](\w+)=([^,\]]*)")
 
-def compact_issue(raw: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """One issue as a flat dict with only the fields Jira returned, rendered for reading."""
-    fields = raw.get("fields") or {}
-    out: dict[str, Any] = {"key": raw.get("key"), "url": f"{base_url.rstrip('/')}/browse/{raw.get('key')}"}
-    for name, value in fields.items():
-        rendered = _render_field(name, value)
-        if rendered not in (None, [], ""):
-            out[name] = rendered
+
+def render_text(value: Any) -> str:
+    """Markdown from a Jira rich-text value: an ADF document (Cloud), wiki markup (DC/v2) or ``None``."""
+    from jiraplug.jira.markup import adf_to_markdown, wiki_to_markdown
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return wiki_to_markdown(value)
+    if isinstance(value, Mapping) and value.get("type") == "doc":
+        return adf_to_markdown(dict(value))
+    if isinstance(value, Mapping) and "content" in value:  # an ADF fragment without the doc wrapper
+        return adf_to_markdown({"type": "doc", "version": 1, "content": list(value.get("content") or [])})
+    return str(value)
+
+
+def compact_issue(
+    raw: Mapping[str, Any],
+    base_url: str,
+    *,
+    fields: Iterable[str] | None = None,
+    field_names: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """One issue as a flat dict, rendered for reading.
+
+    ``fields`` limits the output to those fields (ids or names; ``*all``/``*navigable``
+    keep all, ``-name`` drops one); by default every field Jira returned is shown. Custom
+    fields are shown under their names when ``field_names`` or the issue's own ``names``
+    (``expand=names``, or added by the client) know them, else under their ids.
+    """
+    names = {**(raw.get("names") or {}), **(field_names or {})}
+    wanted, dropped = _selection(fields, names)
+    key = raw.get("key")
+    out: dict[str, Any] = {"key": key} if key else {"id": raw.get("id")}
+    if key:
+        out["url"] = f"{base_url.rstrip('/')}/browse/{key}"
+    for field_id, value in (raw.get("fields") or {}).items():
+        if field_id in dropped or (wanted is not None and field_id not in wanted):
+            continue
+        rendered = render_field(field_id, value)
+        if rendered in _EMPTY:
+            continue
+        out[_label(field_id, names, out)] = rendered
     return out
 
 
-def _render_field(name: str, value: Any) -> Any:
+def render_field(field_id: str, value: Any) -> Any:
+    """The readable form of one field's value."""
     if value is None:
         return None
-    if name == "description" or name == "environment":
-        return adf_to_text(value)
-    if name == "parent" and isinstance(value, dict):
-        return {"key": value.get("key"), "summary": (value.get("fields") or {}).get("summary")}
-    if name == "comment" and isinstance(value, dict):
-        return [
-            {"author": _name(c.get("author")), "created": c.get("created"), "body": adf_to_text(c.get("body"))}
-            for c in value.get("comments", [])
-        ]
-    if isinstance(value, dict):
-        return _name(value)
+    if field_id in RICH_TEXT_FIELDS or _is_adf(value):
+        return render_text(value)
+    special = _SPECIAL.get(field_id)
+    if special is not None:
+        return special(value)
     if isinstance(value, list):
-        return [_name(item) if isinstance(item, dict) else item for item in value]
-    return value
+        items = [_sprint(item) if _looks_like_sprint(item) else render_value(item) for item in value]
+        return [item for item in items if item not in _EMPTY]
+    if _looks_like_sprint(value):
+        return _sprint(value)
+    return render_value(value)
 
 
-def _name(value: Any) -> Any:
-    """The human name of a Jira object (user, status, priority, component...)."""
-    if not isinstance(value, dict):
+def render_value(value: Any) -> Any:
+    """A nested Jira object as its name: users, statuses, priorities, components, versions, options."""
+    if isinstance(value, list):
+        return [render_value(item) for item in value]
+    if not isinstance(value, Mapping):
         return value
-    for key in ("displayName", "name", "value", "key"):
+    if _is_adf(value):
+        return render_text(value)
+    if "displayName" in value:  # a user
+        return value.get("displayName") or value.get("accountId") or value.get("name")
+    if "value" in value and not isinstance(value.get("value"), (Mapping, list)):  # a select option
+        child = value.get("child")
+        return f"{value['value']} / {child.get('value')}" if isinstance(child, Mapping) else value["value"]
+    for key in ("name", "key"):
         if value.get(key):
             return value[key]
-    return value
+    return {k: render_value(v) for k, v in value.items() if k not in _NOISE and v not in _EMPTY}
+
+
+# ---------------------------------------------------------------------------- field-specific forms
+
+
+def _comments(value: Any) -> list[dict[str, Any]]:
+    items = value.get("comments", []) if isinstance(value, Mapping) else value
+    return [
+        _without_empty({"id": c.get("id"), "author": render_value(c.get("author")), "created": c.get("created"),
+                        "body": render_text(c.get("body"))})
+        for c in items or [] if isinstance(c, Mapping)
+    ]
+
+
+def _worklogs(value: Any) -> list[dict[str, Any]]:
+    items = value.get("worklogs", []) if isinstance(value, Mapping) else value
+    return [
+        _without_empty({"id": w.get("id"), "author": render_value(w.get("author")), "started": w.get("started"),
+                        "timeSpent": w.get("timeSpent"), "comment": render_text(w.get("comment"))})
+        for w in items or [] if isinstance(w, Mapping)
+    ]
+
+
+def _attachments(value: Any) -> list[dict[str, Any]]:
+    return [
+        _without_empty({"id": str(a.get("id")), "filename": a.get("filename"), "size": a.get("size"),
+                        "mimeType": a.get("mimeType"), "created": a.get("created"),
+                        "author": render_value(a.get("author"))})
+        for a in value or [] if isinstance(a, Mapping)
+    ]
+
+
+def _issue_ref(issue: Any) -> dict[str, Any]:
+    if not isinstance(issue, Mapping):
+        return {}
+    fields = issue.get("fields") or {}
+    return _without_empty({"key": issue.get("key"), "summary": fields.get("summary"),
+                           "status": render_value(fields.get("status"))})
+
+
+def _links(value: Any) -> list[dict[str, Any]]:
+    out = []
+    for link in value or []:
+        if not isinstance(link, Mapping):
+            continue
+        kind = link.get("type") or {}
+        if link.get("outwardIssue"):
+            out.append({"type": kind.get("outward") or kind.get("name"), **_issue_ref(link["outwardIssue"])})
+        elif link.get("inwardIssue"):
+            out.append({"type": kind.get("inward") or kind.get("name"), **_issue_ref(link["inwardIssue"])})
+    return out
+
+
+def _subtasks(value: Any) -> list[dict[str, Any]]:
+    # The spec's examples show sub-tasks both as issues and as links to them.
+    out = []
+    for item in value or []:
+        if isinstance(item, Mapping):
+            out.append(_issue_ref(item.get("outwardIssue") or item))
+    return [item for item in out if item]
+
+
+def _project(value: Any) -> Any:
+    return _without_empty({"key": value.get("key"), "name": value.get("name")}) if isinstance(value, Mapping) else value
+
+
+def _count(key: str) -> Any:
+    return lambda value: value.get(key) if isinstance(value, Mapping) else value
+
+
+def _time_tracking(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    return _without_empty({k: value.get(k) for k in ("originalEstimate", "remainingEstimate", "timeSpent")})
+
+
+def _progress(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        return value
+    return _without_empty({k: value.get(k) for k in ("progress", "total", "percent")})
+
+
+_SPECIAL: dict[str, Any] = {
+    "comment": _comments,
+    "worklog": _worklogs,
+    "attachment": _attachments,
+    "issuelinks": _links,
+    "subtasks": _subtasks,
+    "sub-tasks": _subtasks,
+    "parent": _issue_ref,
+    "project": _project,
+    "votes": _count("votes"),
+    "watches": _count("watchCount"),
+    "watcher": _count("watchCount"),
+    "timetracking": _time_tracking,
+    "progress": _progress,
+    "aggregateprogress": _progress,
+}
+
+
+def _looks_like_sprint(value: Any) -> bool:
+    if isinstance(value, str):
+        return "greenhopper.service.sprint.Sprint@" in value
+    return isinstance(value, Mapping) and "boardId" in value and "state" in value and "name" in value
+
+
+def _sprint(value: Any) -> str:
+    if isinstance(value, str):
+        parts = dict(_DC_SPRINT_PART.findall(value))
+        if "name" not in parts:
+            return value
+        name, state = parts["name"], parts.get("state")
+    else:
+        name, state = value.get("name"), value.get("state")
+    return f"{name} ({state.lower()})" if state else str(name)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _is_adf(value: Any) -> bool:
+    return isinstance(value, Mapping) and value.get("type") == "doc" and "content" in value
+
+
+def _without_empty(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v not in _EMPTY}
+
+
+def _selection(fields: Iterable[str] | None, names: Mapping[str, str]) -> tuple[set[str] | None, set[str]]:
+    """(ids to keep or None for all, ids to drop) from a ``fields`` list of ids, names and ``*``/``-`` forms."""
+    if fields is None:
+        return None, set()
+    by_name = {name.lower(): field_id for field_id, name in names.items()}
+
+    def resolve(name: str) -> str:
+        return by_name.get(name.lower(), name) if name not in names else name
+
+    wanted: set[str] | None = set()
+    dropped: set[str] = set()
+    for item in (f.strip() for f in fields):
+        if not item:
+            continue
+        if item.startswith("*"):
+            wanted = None
+        elif item.startswith("-"):
+            dropped.add(resolve(item[1:]))
+        elif wanted is not None:
+            wanted.add(resolve(item))
+    return wanted, dropped
+
+
+def _label(field_id: str, names: Mapping[str, str], taken: Mapping[str, Any]) -> str:
+    if not field_id.startswith("customfield_"):
+        return field_id
+    name = names.get(field_id)
+    if not name:
+        return field_id
+    return name if name not in taken and name not in _SYSTEM_IDS else f"{name} ({field_id})"
+
+
+_SYSTEM_IDS = frozenset({*DEFAULT_FIELDS, "key", "url", "id", "comment", "worklog", "attachment", "issuelinks",
+                         "subtasks", "project", "components", "fixVersions", "versions", "resolution"})

@@ -1,0 +1,315 @@
+"""ADF (Atlassian Document Format) to Markdown.
+
+Tolerant by design: a node type we do not know is unwrapped to its content, or shown
+as a readable placeholder such as ``[media: file.png]``; it never disappears. The
+Markdown is written so that :func:`jiraplug.jira.markup.markdown_to_adf` reads it back
+as the same document (panels as GitHub alerts ``> [!INFO]``, mentions as
+``@[Name](accountid:ID)``, underline and sub/superscript as ``<u>``/``<sub>``/``<sup>``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from jiraplug.jira.markup.inline_tree import ATOM_TYPES
+from jiraplug.jira.markup.md_inline import InlineRenderer, escape_text, link_destination
+from jiraplug.jira.markup.nodes import attrs, children, kind, media_label, plain_text, safe_href
+
+PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
+
+_INLINE_TYPES = ATOM_TYPES | {"text", "hardBreak"}
+_LIST_TYPES = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
+_LINE_START = re.compile(
+    r"""^(?:
+        (?P<hash>\#{1,6})(?=[ \t]|$)           # ATX heading
+      | (?P<bullet>[-+*])(?=[ \t]|$)           # bullet list item
+      | \d{1,9}(?P<ordered>[.)])(?=[ \t]|$)    # ordered list item
+      | (?P<quote>>)                           # block quote
+      | (?P<setext>[=-])[=\- \t]*$             # setext underline / thematic break
+      | (?P<table>[|:-])[|:\- \t]*$            # table delimiter row
+    )""",
+    re.VERBOSE,
+)
+_LIST_MARKER = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+
+
+def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
+    """Render an ADF document as Markdown.
+
+    ``doc`` may be an ADF ``doc`` (or any single ADF node), a JSON string holding one,
+    or ``None``. Any other string is returned unchanged: Jira sends plain text (or wiki
+    markup) for bodies that are not ADF.
+    """
+    if doc is None:
+        return ""
+    if isinstance(doc, str):
+        parsed = _parse_json(doc)
+        if parsed is None:
+            return doc
+        doc = parsed
+    if not isinstance(doc, dict):
+        return ""
+    nodes = children(doc) if kind(doc) == "doc" else [doc]
+    return _Blocks().render(nodes).strip("\n")
+
+
+def _parse_json(text: str) -> dict[str, Any] | None:
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("type"), str) else None
+
+
+class _Blocks:
+    """Renders block content; each block is a string, blocks are joined by blank lines."""
+
+    def __init__(self) -> None:
+        self.inline = InlineRenderer()
+
+    def render(self, nodes: list[Any], *, tight: bool = False) -> str:
+        """Render block ``nodes``; ``tight`` keeps a list right under the paragraph before it."""
+        out: list[str] = []
+        previous_list: tuple[str, str] | None = None  # (list family, marker char) of the previous block
+        previous_paragraph = False
+        for group in _group_inline(nodes):
+            joiner = "\n\n"
+            if isinstance(group, list):  # stray inline nodes at block level: one paragraph
+                text = self.paragraph({"type": "paragraph", "content": group})
+                previous_list, is_paragraph = None, True
+            elif kind(group) in _LIST_TYPES:
+                # Two lists in a row must differ in marker, or Markdown merges them.
+                family = _list_family(kind(group))
+                same = previous_list is not None and previous_list[0] == family
+                text, marker = self.list_block(group, alternate=previous_list[1] if same and previous_list else None)
+                previous_list, is_paragraph = (family, marker), False
+                # A list may interrupt a paragraph only if it is a bullet list or starts at 1.
+                if tight and previous_paragraph and (family == "bullet" or re.match(r"1[.)] ", text)):
+                    joiner = "\n"
+            else:
+                text = self.block(group)
+                previous_list, is_paragraph = None, kind(group) == "paragraph"
+            if text:
+                out.append(joiner + text if out else text)
+                previous_paragraph = is_paragraph
+        return "".join(out)
+
+    def block(self, node: dict[str, Any]) -> str:
+        k = kind(node)
+        a = attrs(node)
+        content = children(node)
+        if k == "paragraph":
+            return self.paragraph(node)
+        if k == "heading":
+            return self.heading(node)
+        if k == "codeBlock":
+            return code_block(plain_text(content), a.get("language"))
+        if k == "blockquote":
+            return quote(self.render(content))
+        if k == "panel":
+            marker = PANEL_MARKERS.get(str(a.get("panelType")), "NOTE")
+            body = self.render(content)
+            if not body:
+                return quote(f"[!{marker}]")
+            # Only a paragraph may follow the marker line directly: "---" would turn the
+            # marker into a heading, a table would take it as its header row.
+            first = next((c for c in content if isinstance(c, dict)), None)
+            gap = "\n" if kind(first) == "paragraph" and self.paragraph(first) else "\n\n"
+            return quote(f"[!{marker}]{gap}{body}")
+        if k == "rule":
+            return "---"
+        if k == "table":
+            return self.table(node)
+        if k in ("mediaSingle", "mediaGroup"):
+            labels = [escape_text(media_label(m)) for m in content if kind(m) == "media"]
+            captions = [escape_text(plain_text(c)) for c in content if kind(c) == "caption" and plain_text(c)]
+            return "\\\n".join(labels + captions) or escape_text(media_label(node))
+        if k == "media":
+            return escape_text(media_label(node))
+        if k in ("expand", "nestedExpand"):
+            title = a.get("title")
+            head = f"**{escape_text(str(title))}**" if isinstance(title, str) and title.strip() else ""
+            return "\n\n".join(p for p in (head, self.render(content)) if p)
+        if k in ("blockCard", "embedCard"):
+            url = safe_href(a.get("url"))
+            return f"<{url}>" if url and " " not in url else escape_text(url or f"[{k}]")
+        if k in ("extension", "bodiedExtension", "syncBlock", "bodiedSyncBlock") and not content:
+            text = a.get("text") or f"[extension: {a.get('extensionKey') or a.get('resourceId') or k}]"
+            return escape_text(str(text))
+        if content:  # layoutSection, layoutColumn, bodiedExtension, anything new: keep its content
+            return self.render(content)
+        text = plain_text(node)
+        return escape_text(text) if text else escape_text(f"[{k or 'unknown'}]")
+
+    def paragraph(self, node: dict[str, Any]) -> str:
+        return escape_lines(self.inline.render(children(node)))
+
+    def heading(self, node: dict[str, Any]) -> str:
+        level = attrs(node).get("level")
+        level = level if isinstance(level, int) and 1 <= level <= 6 else 1
+        text = InlineRenderer(heading=True).render(children(node)).strip(" \t")
+        if not text:
+            return ""  # an empty heading shows nothing
+        text = _HEADING_TAIL.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+        return "#" * level + " " + text
+
+    def list_block(self, node: dict[str, Any], alternate: str | None) -> tuple[str, str]:
+        k = kind(node)
+        if k == "orderedList":
+            marker = ")" if alternate == "." else "."
+        else:
+            marker = "*" if alternate == "-" else "-"
+        order = attrs(node).get("order")
+        number = order if isinstance(order, int) and 0 <= order <= 999_999_999 else 1
+        items: list[str] = []
+        indent = 2
+        for item in children(node):
+            if kind(item) in _LIST_TYPES and items:
+                # A list directly inside a list (taskList allows it): nest it under the last item.
+                items[-1] += "\n" + _indent(self.render([item]), " " * indent)
+                continue
+            if k == "orderedList":
+                prefix = f"{number}{marker} "
+                number += 1
+                indent = len(prefix)
+            else:
+                prefix = f"{marker} "
+                indent = 2
+                if k == "taskList" and kind(item) in ("taskItem", "blockTaskItem"):
+                    prefix += "[x] " if attrs(item).get("state") == "DONE" else "[ ] "
+                elif k == "decisionList":
+                    prefix += "Decision: "
+            items.append(_hang(prefix, self._item_body(item), indent))
+        return "\n".join(items), marker
+
+    def _item_body(self, item: Any) -> str:
+        if kind(item) in _LIST_TYPES:
+            return self.render([item])
+        if kind(item) in ("taskItem", "decisionItem") or (isinstance(item, dict) and _is_inline_only(children(item))):
+            return escape_lines(self.inline.render(children(item)))
+        if not isinstance(item, dict):
+            return ""
+        if kind(item) != "listItem" and not children(item):
+            return self.block(item)
+        return self.render(children(item), tight=True)
+
+    def table(self, node: dict[str, Any]) -> str:
+        rows = [r for r in children(node) if isinstance(r, dict)]
+        grid: list[list[str]] = []
+        for row in rows:
+            cells: list[str] = []
+            for cell in children(row) if kind(row) == "tableRow" else [row]:
+                cells.append(self._cell(cell))
+                span = attrs(cell).get("colspan")
+                if isinstance(span, int) and span > 1:
+                    cells.extend([""] * min(span - 1, 64))
+            grid.append(cells)
+        if not grid:
+            return ""
+        width = max(1, max(len(r) for r in grid))
+        lines = []
+        for i, cells in enumerate(grid):
+            cells = cells + [""] * (width - len(cells))
+            lines.append("| " + " | ".join(cells) + " |")
+            if i == 0:
+                lines.append("|" + " --- |" * width)
+        return "\n".join(lines)
+
+    def _cell(self, cell: Any) -> str:
+        renderer = InlineRenderer(table=True)
+        parts: list[str] = []
+        for block in _group_inline(children(cell)):
+            if isinstance(block, list):
+                parts.append(renderer.render(block))
+            elif kind(block) in ("paragraph", "heading"):
+                parts.append(renderer.render(children(block)))
+            else:
+                text = plain_text(block).strip("\n")
+                parts.extend(escape_text(line, in_table=True) for line in text.split("\n"))
+        return "<br>".join(p.strip(" \t") for p in parts if p.strip(" \t"))
+
+
+def _list_family(k: str) -> str:
+    return "ordered" if k == "orderedList" else "bullet"
+
+
+def _is_inline_only(nodes: list[Any]) -> bool:
+    return bool(nodes) and all(kind(n) in _INLINE_TYPES or isinstance(n, str) for n in nodes)
+
+
+def _group_inline(nodes: list[Any]) -> list[Any]:
+    """Collect runs of inline nodes found among blocks into lists (rendered as paragraphs)."""
+    out: list[Any] = []
+    for node in nodes:
+        if isinstance(node, str) or (isinstance(node, dict) and kind(node) in _INLINE_TYPES):
+            if out and isinstance(out[-1], list):
+                out[-1].append(node)
+            else:
+                out.append([node])
+        elif isinstance(node, dict):
+            out.append(node)
+    return out
+
+
+def escape_lines(text: str) -> str:
+    """Make every line of a rendered paragraph start as text, and drop empty edge lines."""
+    lines = [line.strip(" \t") for line in text.split("\n")]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    out = []
+    for line in lines:
+        if not line:
+            out.append("\\")  # an empty line would end the paragraph: keep the break explicit
+            continue
+        match = _LINE_START.match(line)
+        if match:
+            group = next(name for name, value in match.groupdict().items() if value is not None)
+            at = match.start(group)
+            line = line[:at] + "\\" + line[at:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def code_block(text: str, language: Any = None) -> str:
+    """A fenced code block whose fence is longer than any backtick run in ``text``."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    info = language.strip() if isinstance(language, str) else ""
+    info = info if re.fullmatch(r"[\w+#.\-]+", info) else ""  # "|" or "`" would change the block's meaning
+    # The parser drops exactly one final newline, so always write one more.
+    body = text + "\n" if text else ""
+    return f"{fence}{info}\n{body}{fence}"
+
+
+def quote(text: str) -> str:
+    """Prefix every line with ``> ``."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.split("\n")) if text else ">"
+
+
+def _indent(text: str, pad: str) -> str:
+    return "\n".join(pad + line if line else "" for line in text.split("\n"))
+
+
+def _hang(prefix: str, body: str, indent: int) -> str:
+    """``prefix`` before the first line of ``body``; later lines indented by ``indent``."""
+    if not body:
+        return prefix.rstrip(" ")
+    if _LIST_MARKER.match(body):
+        # "- - -" would read as a rule: a nested list starts on the line below its marker.
+        return prefix.rstrip(" ") + "\n" + _indent(body, " " * indent)
+    first, _, rest = body.partition("\n")
+    head = prefix + first
+    if not rest:
+        return head
+    return head + "\n" + _indent(rest, " " * indent)
+
+
+__all__ = ["adf_to_markdown", "code_block", "escape_lines", "quote", "PANEL_MARKERS", "link_destination"]

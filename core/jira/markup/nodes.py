@@ -1,0 +1,195 @@
+"""Small helpers over ADF nodes shared by every converter in this package.
+
+ADF (Atlassian Document Format) is also the package's internal tree: wiki markup is
+parsed into it and written from it, so Markdown handling lives in one place.
+Everything here is tolerant of malformed input (missing keys, wrong types), because
+documents come from Jira, third-party apps and older editors.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+Node = dict[str, Any]
+
+#: Canonical order of the marks we render, outermost first when runs tie.
+MARK_ORDER = ("link", "strike", "strong", "em", "underline", "subsup", "code")
+_MARK_RANK = {name: i for i, name in enumerate(MARK_ORDER)}
+
+#: URL schemes a link may use. Anything else (``javascript:``, ``data:``, ``vbscript:``...)
+#: is dropped to plain text; relative URLs and fragments have no scheme and pass.
+SAFE_SCHEMES = frozenset({"http", "https", "mailto", "ftp", "ftps", "sftp", "tel"})
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_INVISIBLE = re.compile(r"[\x00-\x20\x7f]+")
+
+
+def safe_href(href: Any) -> str | None:
+    """Return ``href`` if it is a link we are willing to emit, else ``None``.
+
+    Control characters and spaces are removed before the scheme test, the way browsers
+    do, so ``"java\\nscript:"`` cannot slip through.
+    """
+    if not isinstance(href, str) or not href.strip():
+        return None
+    probe = _INVISIBLE.sub("", href).lower()
+    match = _SCHEME.match(probe)
+    if match and match.group(1) not in SAFE_SCHEMES:
+        return None
+    return href.strip()
+
+
+def attrs(node: Any) -> dict[str, Any]:
+    """The node's ``attrs`` as a dict (empty when absent or malformed)."""
+    value = node.get("attrs") if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def children(node: Any) -> list[Any]:
+    """The node's ``content`` as a list (empty when absent or malformed)."""
+    value = node.get("content") if isinstance(node, dict) else None
+    return value if isinstance(value, list) else []
+
+
+def kind(node: Any) -> str:
+    """The node's ``type`` (``""`` when absent)."""
+    value = node.get("type") if isinstance(node, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def marks_of(node: Any) -> list[dict[str, Any]]:
+    """The node's marks that are well-formed dicts with a ``type``."""
+    value = node.get("marks") if isinstance(node, dict) else None
+    if not isinstance(value, list):
+        return []
+    return [m for m in value if isinstance(m, dict) and isinstance(m.get("type"), str)]
+
+
+def mark_rank(mark: dict[str, Any]) -> int:
+    """Sort key putting marks in :data:`MARK_ORDER` (unknown marks last)."""
+    return _MARK_RANK.get(mark.get("type", ""), len(MARK_ORDER))
+
+
+def text_node(text: str, marks: list[dict[str, Any]] | None = None) -> Node:
+    """Build an ADF text node, omitting ``marks`` when there are none."""
+    node: Node = {"type": "text", "text": text}
+    if marks:
+        node["marks"] = sorted(marks, key=mark_rank)
+    return node
+
+
+def merge_text(nodes: list[Node]) -> list[Node]:
+    """Drop empty text nodes and join neighbours that carry the same marks."""
+    out: list[Node] = []
+    for node in nodes:
+        if node.get("type") == "text":
+            if not node.get("text"):
+                continue
+            prev = out[-1] if out else None
+            if prev is not None and prev.get("type") == "text" and prev.get("marks") == node.get("marks"):
+                out[-1] = {**prev, "text": prev["text"] + node["text"]}
+                continue
+        out.append(node)
+    return out
+
+
+def tidy_lines(nodes: list[Node]) -> list[Node]:
+    """Drop line breaks at either end and spaces around line breaks and at the ends.
+
+    Such breaks and spaces do not show, and Markdown and wiki markup cannot keep them.
+    """
+    out = list(nodes)
+    while True:
+        before = len(out)
+        while out and out[-1].get("type") == "hardBreak":
+            out.pop()
+        while out and out[0].get("type") == "hardBreak":
+            out.pop(0)
+        for i, node in enumerate(out):
+            if node.get("type") != "text" or any(m.get("type") == "code" for m in node.get("marks") or []):
+                continue
+            text = node["text"]
+            if i + 1 == len(out) or out[i + 1].get("type") == "hardBreak":
+                text = text.rstrip(" \t")
+            if i == 0 or out[i - 1].get("type") == "hardBreak":
+                text = text.lstrip(" \t")
+            if text != node["text"]:
+                out[i] = {**node, "text": text}
+        out = [n for n in out if n.get("type") != "text" or n.get("text")]
+        if len(out) == before:
+            return out
+
+
+def format_date(timestamp: Any) -> str:
+    """An ADF ``date`` timestamp (milliseconds since the epoch, as a string) as YYYY-MM-DD (UTC)."""
+    try:
+        moment = datetime.fromtimestamp(int(str(timestamp)) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(timestamp or "")
+    return moment.date().isoformat()
+
+
+def media_label(node: Any) -> str:
+    """A readable placeholder for a media node: ``[media: name]``."""
+    a = attrs(node)
+    name = a.get("alt") or a.get("url") or a.get("id") or "attachment"
+    return f"[media: {name}]"
+
+
+def atom_text(node: Any) -> str | None:
+    """Readable text for an inline leaf node that is not plain text (emoji, status, date...).
+
+    Returns ``None`` for types this function does not know; mentions, cards and
+    breaks are rendered by the callers because their form depends on the output format.
+    """
+    k = kind(node)
+    a = attrs(node)
+    if k == "emoji":
+        return str(a.get("text") or a.get("shortName") or a.get("id") or "")
+    if k == "status":
+        return f"[{a.get('text') or 'status'}]"
+    if k == "date":
+        return format_date(a.get("timestamp"))
+    if k == "placeholder":
+        return str(a.get("text") or "")
+    if k in ("media", "mediaInline"):
+        return media_label(node)
+    if k in ("inlineExtension", "extension"):
+        return str(a.get("text") or f"[extension: {a.get('extensionKey') or 'unknown'}]")
+    return None
+
+
+def plain_text(node: Any) -> str:
+    """Every bit of text under ``node``, concatenated (atoms as their readable text)."""
+    parts: list[str] = []
+    _collect_text(node, parts)
+    return "".join(parts)
+
+
+def _collect_text(node: Any, parts: list[str]) -> None:
+    if isinstance(node, str):
+        parts.append(node)
+        return
+    if isinstance(node, list):
+        for item in node:
+            _collect_text(item, parts)
+        return
+    if not isinstance(node, dict):
+        return
+    k = kind(node)
+    if k == "text":
+        text = node.get("text")
+        parts.append(text if isinstance(text, str) else "")
+    elif k == "hardBreak":
+        parts.append("\n")
+    elif k == "mention":
+        a = attrs(node)
+        parts.append(str(a.get("text") or f"@{a.get('id', 'someone')}"))
+    elif k in ("inlineCard", "blockCard", "embedCard"):
+        parts.append(str(attrs(node).get("url") or ""))
+    else:
+        atom = atom_text(node)
+        if atom is not None:
+            parts.append(atom)
+        _collect_text(children(node), parts)

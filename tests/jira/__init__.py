@@ -1,0 +1,1 @@
+"""Tests of the Jira client (``core/jira``), against the sandbox and Atlassian's specs."""
