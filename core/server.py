@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import json
 from collections.abc import AsyncIterator
@@ -12,10 +13,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
 
 from jiraplug import __version__
+from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
 from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
-from jiraplug.settings import Settings
+from jiraplug.settings import Settings, ToolsSettings
 from jiraplug.toolcalls import ServerMiddleware
 
 INSTRUCTIONS = (
@@ -42,13 +44,42 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     )
     tools = ToolRegistry()
     plugins.register_tools(tools, settings)
-    for tool in tools:
+    for tool in offered_tools(tools, settings.tools):
         _add_tool(server, tool)
     resources = ResourceRegistry()
     plugins.register_resources(resources, settings)
     for resource in resources:
         _add_resource(server, resource)
     return server
+
+
+def offered_tools(tools: ToolRegistry, config: ToolsSettings) -> list[ToolDef]:
+    """The tools to serve after ``READ_ONLY_MODE``, ``TOOLSETS`` and ``ENABLED_TOOLS``.
+
+    A tool that is not offered is not registered at all, so it is neither listed nor
+    callable. Unknown names in the filters are configuration errors.
+    """
+    toolsets = {tool.plugin for tool in tools}
+    wanted_sets = set(config.toolsets) - {"all"}
+    _check_names("tools.toolsets (TOOLSETS)", wanted_sets, toolsets)
+    _check_names("tools.enabled_tools (ENABLED_TOOLS)", set(config.enabled_tools), {tool.name for tool in tools})
+    offered = []
+    for tool in tools:
+        if config.read_only and not tool.annotations.read_only:
+            continue
+        if wanted_sets and tool.plugin not in wanted_sets:
+            continue
+        if config.enabled_tools and tool.name not in config.enabled_tools:
+            continue
+        offered.append(tool)
+    return offered
+
+
+def _check_names(key: str, given: set[str], known: set[str]) -> None:
+    for name in sorted(given - known):
+        close = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{key}: unknown name {name!r}{hint} (known: {', '.join(sorted(known))})")
 
 
 def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:

@@ -37,6 +37,8 @@ class ToolCall:
     runtime: Runtime
     started: float = field(default_factory=time.perf_counter)
     invoked: bool = False
+    # The SDK's per-request ``ServerSession`` (log notifications back to this client), or None.
+    session: Any = field(default=None, repr=False)
     _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
 
     @staticmethod
@@ -139,15 +141,44 @@ class ServerMiddleware:
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
         runtime: Runtime = ctx.lifespan_context
-        scope = CallScope(runtime=runtime, jira=runtime.jira, tool=name)
+        try:
+            jira = _jira_for_request(runtime, ctx)
+        except UserFacingError as exc:
+            return ToolCall.error_result(str(exc))
+        scope = CallScope(runtime=runtime, jira=jira, tool=name)
 
         async def invoke() -> Any:
             token = _current.set(scope)
             try:
+                # Tools read jira.api / is_cloud before their first request: settle the
+                # deployment first (one serverInfo call per site when it was not configured).
+                try:
+                    await scope.jira.ready()
+                except UserFacingError as exc:
+                    return ToolCall.error_result(str(exc))
                 return await call_next(ctx)
             finally:
                 _current.reset(token)
 
         arguments = dict((ctx.params or {}).get("arguments") or {})
-        call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime, _invoke=invoke)
+        call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime,
+                        session=getattr(ctx, "session", None), _invoke=invoke)
         return await runtime.tool_chain(call)
+
+
+def _jira_for_request(runtime: Runtime, ctx: Any) -> JiraClient:
+    """The client to act with: the request's own Jira credential (HTTP) or the configured one."""
+    from jiraplug.credentials import AUTH_HEADER, configured_credentials_allowed, credentials_from_headers
+
+    server = runtime.settings.server
+    headers = getattr(getattr(ctx, "request", None), "headers", None)
+    if headers is not None:
+        credentials = credentials_from_headers(headers, server, runtime.jira.base_url)
+        if credentials is not None:
+            return runtime.jira_for(credentials)
+    if runtime.has_configured_credentials and (headers is None or configured_credentials_allowed(server)):
+        return runtime.jira
+    raise UserFacingError(
+        f"this server acts as each caller in Jira: send your own credential in the {AUTH_HEADER} header "
+        "('Basic <base64 of email:api-token>' or 'Bearer <personal access token>')"
+    )

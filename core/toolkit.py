@@ -129,3 +129,18 @@ def split_csv(value: str | None) -> list[str] | None:
         return None
     parts = [part.strip() for part in value.split(",") if part.strip()]
     return parts or None
+
+
+def numeric_id(value: str, what: str, listed_by: str) -> str:
+    """Check an id that Jira expects to be numeric (comments, worklogs...)."""
+    value = str(value).strip()
+    if not value.isdigit():
+        raise UserFacingError(f"{what} id {value!r} is not valid; ids are numbers, see {listed_by}")
+    return value
+
+
+def next_start_at(start_at: int, returned: int, total: int | None) -> int | None:
+    """Offset of the next page of a ``startAt`` list, or ``None`` after the last page."""
+    following = start_at + returned
+    more = returned > 0 and (total is None or following < total)
+    return following if more else None

@@ -1,52 +1,335 @@
-"""Built-in toolset ``issues``: read issues and search with JQL."""
+"""Built-in toolset ``issues``: search, read, create, change, delete, assign and clone issues."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue
+from jiraplug.jira.fields import FieldCatalog
 from jiraplug.registry import ToolRegistry
+from jiraplug.stages import RENDER, stage
+from jiraplug.tool_errors import UserFacingError
+from jiraplug.toolkit import guard_issue, guard_project, jira, scoped_jql, split_csv
 
+PAGE_SIZE = 100  # Jira's usual cap on issues per search page with fields
+MAX_SEARCH = 1000
+BULK_CHUNK = 50  # Jira's limit of issues per bulk create call
 
-def _split(value: str | None) -> list[str] | None:
-    return [part.strip() for part in value.split(",") if part.strip()] if value else None
-
-
-async def jira_get_issue(
-    issue_key: Annotated[str, Field(description="Issue key or id, e.g. PROJ-123")],
-    fields: Annotated[str | None, Field(description="Comma-separated fields; default: the common ones")] = None,
-) -> dict[str, Any]:
-    """Get one Jira issue: summary, status, people, dates and description as Markdown."""
-    from jiraplug.jira.compact import DEFAULT_FIELDS, compact_issue
-    from jiraplug.toolcalls import current_call
-
-    jira = current_call().jira
-    raw = await jira.get_issue(issue_key, fields=_split(fields) or list(DEFAULT_FIELDS))
-    return compact_issue(raw, jira.base_url)
+Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
+Fields = Annotated[str | None, Field(description="Comma-separated field names or ids; default: common fields")]
+CustomFields = Annotated[
+    dict[str, Any] | None, Field(description='Other fields by name or id, e.g. {"Story Points": 5}')
+]
 
 
 async def jira_search(
     jql: Annotated[str, Field(description='JQL, e.g. project = PROJ AND status = "In Progress"')],
-    fields: Annotated[str | None, Field(description="Comma-separated fields to return")] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="Issues per page")] = 20,
-    page_token: Annotated[str | None, Field(description="next_page_token from the previous page")] = None,
+    fields: Fields = None,
+    limit: Annotated[int, Field(ge=1, le=MAX_SEARCH, description="Max issues to return")] = 20,
+    page_token: Annotated[str | None, Field(description="next_page_token of a previous call")] = None,
+    ctx: Context | None = None,
 ) -> dict[str, Any]:
-    """Search issues with JQL. Returns one page and a next_page_token when more exist."""
-    from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
-    from jiraplug.toolcalls import current_call
-
-    jira = current_call().jira
-    page = await jira.search(jql, fields=_split(fields) or list(SEARCH_FIELDS), limit=limit, page_token=page_token)
-    result: dict[str, Any] = {"issues": [compact_issue(issue, jira.base_url) for issue in page.issues]}
-    if page.total is not None:
-        result["total"] = page.total
-    result["next_page_token"] = page.next_page_token
+    """Search issues with JQL. Returns up to `limit` issues and next_page_token when more exist."""
+    client = jira()
+    query = scoped_jql(jql)
+    wanted = split_csv(fields) or list(SEARCH_FIELDS)
+    issues: list[dict[str, Any]] = []
+    token, total = page_token, None
+    while len(issues) < limit:
+        page = await client.search(query, fields=wanted, limit=min(PAGE_SIZE, limit - len(issues)), page_token=token)
+        issues.extend(page.issues)
+        token, total = page.next_page_token, page.total if page.total is not None else total
+        if limit > PAGE_SIZE and ctx is not None:
+            await ctx.report_progress(len(issues), limit if total is None else min(limit, total), "issues fetched")
+        if token is None or not page.issues:
+            break
+    with stage(RENDER):
+        result: dict[str, Any] = {"issues": [compact_issue(issue, client.base_url) for issue in issues]}
+    if total is not None:
+        result["total"] = total
+    result["next_page_token"] = token
     return result
+
+
+async def jira_get_issue(
+    issue_key: Key,
+    fields: Fields = None,
+    expand: Annotated[str | None, Field(description="e.g. renderedFields,changelog")] = None,
+    comment_limit: Annotated[int, Field(ge=0, le=100, description="Latest comments to include")] = 10,
+    changelog: Annotated[bool, Field(description="Include the change history")] = False,
+) -> dict[str, Any]:
+    """Get one issue: summary, status, people, dates, description and comments as Markdown."""
+    client = jira()
+    key = guard_issue(issue_key)
+    wanted = split_csv(fields) or [*DEFAULT_FIELDS, *(["comment"] if comment_limit else [])]
+    expands = split_csv(expand) or []
+    if changelog and "changelog" not in expands:
+        expands.append("changelog")
+    raw = await client.get_issue(key, fields=wanted, expand=expands or None)
+    with stage(RENDER):
+        issue = compact_issue(raw, client.base_url)
+        if isinstance(issue.get("comment"), list):
+            issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
+        if changelog:
+            issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
+    return issue
+
+
+async def jira_create_issue(
+    project_key: Annotated[str, Field(description="Project key, e.g. PROJ")],
+    summary: str,
+    issue_type: Annotated[str, Field(description="Task, Bug, Story, Epic, Sub-task...")] = "Task",
+    description: Annotated[str | None, Field(description="Markdown")] = None,
+    assignee: Annotated[str | None, Field(description="accountId (Cloud) or username (DC)")] = None,
+    priority: str | None = None,
+    labels: list[str] | None = None,
+    components: list[str] | None = None,
+    fix_versions: list[str] | None = None,
+    due_date: Annotated[str | None, Field(description="YYYY-MM-DD")] = None,
+    parent: Annotated[str | None, Field(description="Parent issue key (sub-task or epic child)")] = None,
+    custom_fields: CustomFields = None,
+) -> dict[str, Any]:
+    """Create an issue. Returns its key and URL."""
+    client = jira()
+    fields = await _create_fields(
+        guard_project(project_key), summary, issue_type, description, assignee, priority, labels, components,
+        fix_versions, due_date, parent, custom_fields,
+    )
+    created = await client.request(
+        "POST", f"{client.api}/issue", operation="issue.create", json_body={"fields": fields},
+        touches=(f"project:{project_key.upper()}",),
+    )
+    return {"key": created["key"], "id": created["id"], "url": f"{client.base_url}/browse/{created['key']}"}
+
+
+async def jira_batch_create_issues(
+    issues: Annotated[
+        list[dict[str, Any]],
+        Field(description="Objects with the jira_create_issue arguments (project_key, summary, issue_type...)",
+              min_length=1, max_length=500),
+    ],
+    ctx: Context | None = None,
+) -> dict[str, Any]:
+    """Create many issues with Jira's bulk API. Returns created keys and per-issue errors."""
+    client = jira()
+    allowed = {"project_key", "summary", "issue_type", "description", "assignee", "priority", "labels",
+               "components", "fix_versions", "due_date", "parent", "custom_fields"}
+    updates = []
+    for index, item in enumerate(issues):
+        unknown = set(item) - allowed
+        if unknown or "project_key" not in item or "summary" not in item:
+            problem = f"unknown keys {sorted(unknown)}" if unknown else "project_key and summary are required"
+            raise UserFacingError(f"issues[{index}]: {problem}; accepted keys: {', '.join(sorted(allowed))}")
+        fields = await _create_fields(
+            guard_project(item["project_key"]), item["summary"], item.get("issue_type", "Task"),
+            item.get("description"), item.get("assignee"), item.get("priority"), item.get("labels"),
+            item.get("components"), item.get("fix_versions"), item.get("due_date"), item.get("parent"),
+            item.get("custom_fields"),
+        )
+        updates.append({"fields": fields})
+    created: list[str] = []
+    errors: list[dict[str, Any]] = []
+    for start in range(0, len(updates), BULK_CHUNK):
+        chunk = updates[start : start + BULK_CHUNK]
+        projects = {f"project:{u['fields']['project']['key']}" for u in chunk}
+        answer = await client.request(
+            "POST", f"{client.api}/issue/bulk", operation="issue.bulk_create",
+            json_body={"issueUpdates": chunk}, touches=tuple(sorted(projects)),
+        )
+        created += [issue["key"] for issue in answer.get("issues", [])]
+        for error in answer.get("errors", []):
+            element = error.get("elementErrors") or {}
+            detail = "; ".join([*element.get("errorMessages", []), *(f"{k}: {v}" for k, v in
+                                                                       (element.get("errors") or {}).items())])
+            errors.append({"index": start + int(error.get("failedElementNumber", 0)), "error": detail})
+        if ctx is not None:
+            await ctx.report_progress(min(start + BULK_CHUNK, len(updates)), len(updates), "issues submitted")
+    return {"created": created, "errors": errors}
+
+
+async def jira_update_issue(
+    issue_key: Key,
+    fields: Annotated[
+        dict[str, Any],
+        Field(description='Fields to set by name or id, e.g. {"summary": "New", "priority": "High", '
+                          '"labels": ["a"], "Story Points": 3}; description is Markdown'),
+    ],
+) -> dict[str, Any]:
+    """Change fields of an issue (any field, custom fields by name)."""
+    client = jira()
+    key = guard_issue(issue_key)
+    if not fields:
+        raise UserFacingError("fields is empty: give at least one field to change")
+    catalog = await FieldCatalog.of(client)
+    converted = {}
+    for name, value in fields.items():
+        field = catalog.find(name)
+        converted[field.id] = catalog.to_jira(client, field, value)
+    await client.request(
+        "PUT", f"{client.api}/issue/{key}", operation="issue.update", json_body={"fields": converted},
+        touches=(f"issue:{key}",), subject=key,
+    )
+    return {"key": key, "updated": sorted(catalog.name_of(field_id) for field_id in converted)}
+
+
+async def jira_delete_issue(
+    issue_key: Key,
+    delete_subtasks: Annotated[bool, Field(description="Also delete its sub-tasks")] = False,
+) -> dict[str, Any]:
+    """Delete an issue permanently."""
+    client = jira()
+    key = guard_issue(issue_key)
+    await client.request(
+        "DELETE", f"{client.api}/issue/{key}", operation="issue.delete",
+        params={"deleteSubtasks": "true" if delete_subtasks else None}, touches=(f"issue:{key}",), subject=key,
+    )
+    return {"key": key, "deleted": True}
+
+
+async def jira_assign_issue(
+    issue_key: Key,
+    assignee: Annotated[str | None, Field(description="accountId (Cloud) or username (DC); null unassigns")],
+) -> dict[str, Any]:
+    """Assign an issue to a user, or unassign it."""
+    client = jira()
+    key = guard_issue(issue_key)
+    body = client.user_ref(assignee) if assignee else ({"accountId": None} if client.is_cloud else {"name": None})
+    await client.request(
+        "PUT", f"{client.api}/issue/{key}/assignee", operation="issue.assign", json_body=body,
+        touches=(f"issue:{key}",), subject=key,
+    )
+    return {"key": key, "assignee": assignee}
+
+
+async def jira_clone_issue(
+    issue_key: Key,
+    summary: Annotated[str | None, Field(description="Default: 'CLONE - <original summary>'")] = None,
+    project_key: Annotated[str | None, Field(description="Target project; default: the same")] = None,
+    link_type: Annotated[str | None, Field(description="Link the clone to the original, e.g. Cloners")] = None,
+) -> dict[str, Any]:
+    """Copy an issue's main fields into a new issue."""
+    client = jira()
+    key = guard_issue(issue_key)
+    fields = ["summary", "issuetype", "description", "priority", "labels", "components", "project", "parent"]
+    original = (await client.get_issue(key, fields=fields)).get("fields", {})
+    target = guard_project(project_key or original["project"]["key"])
+    new_fields: dict[str, Any] = {
+        "project": {"key": target},
+        "issuetype": {"id": original["issuetype"]["id"]},
+        "summary": summary or f"CLONE - {original.get('summary', '')}",
+    }
+    for name in ("description", "priority", "labels", "components", "parent"):
+        value = original.get(name)
+        if value:
+            new_fields[name] = {"key": value["key"]} if name == "parent" else value
+    created = await client.request(
+        "POST", f"{client.api}/issue", operation="issue.create", json_body={"fields": new_fields},
+        touches=(f"project:{target}",),
+    )
+    if link_type:
+        await client.request(
+            "POST", f"{client.api}/issueLink", operation="issuelink.create",
+            json_body={"type": {"name": link_type}, "inwardIssue": {"key": created["key"]},
+                       "outwardIssue": {"key": key}},
+            touches=(f"issue:{key}", f"issue:{created['key']}"),
+        )
+    return {"key": created["key"], "cloned_from": key, "url": f"{client.base_url}/browse/{created['key']}"}
+
+
+async def jira_batch_get_changelogs(
+    issue_keys: Annotated[list[str], Field(min_length=1, max_length=100)],
+    fields: Annotated[str | None, Field(description="Only changes of these fields (comma-separated)")] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="Max changes per issue")] = 20,
+) -> dict[str, Any]:
+    """Change history of several issues."""
+    client = jira()
+    keys = [guard_issue(key) for key in issue_keys]
+    only = {name.lower() for name in split_csv(fields) or []}
+    result: dict[str, Any] = {}
+    for key in keys:
+        if client.is_cloud:
+            data = await client.request(
+                "GET", f"{client.api}/issue/{key}/changelog", operation="issue.changelog",
+                params={"maxResults": 100}, subject=key,
+            )
+            histories = data.get("values", [])
+        else:
+            raw = await client.get_issue(key, fields=["summary"], expand=["changelog"])
+            histories = (raw.get("changelog") or {}).get("histories", [])
+        entries = _histories(histories)
+        if only:
+            entries = [e for e in entries if e["field"].lower() in only]
+        result[key] = entries[-limit:]
+    return {"changelogs": result}
+
+
+# ------------------------------------------------------------------ helpers
+
+
+async def _create_fields(
+    project: str, summary: str, issue_type: str, description: str | None, assignee: str | None,
+    priority: str | None, labels: list[str] | None, components: list[str] | None, fix_versions: list[str] | None,
+    due_date: str | None, parent: str | None, custom_fields: dict[str, Any] | None,
+) -> dict[str, Any]:
+    client = jira()
+    if not summary or not summary.strip():
+        raise UserFacingError("summary is empty: give the issue a one-line summary")
+    fields: dict[str, Any] = {
+        "project": {"key": project},
+        "summary": summary.strip(),
+        "issuetype": {"name": issue_type},
+    }
+    if description:
+        fields["description"] = client.text_to_jira(description)
+    if assignee:
+        fields["assignee"] = client.user_ref(assignee)
+    if priority:
+        fields["priority"] = {"name": priority}
+    if labels:
+        fields["labels"] = list(labels)
+    if components:
+        fields["components"] = [{"name": name} for name in components]
+    if fix_versions:
+        fields["fixVersions"] = [{"name": name} for name in fix_versions]
+    if due_date:
+        fields["duedate"] = due_date
+    if parent:
+        fields["parent"] = {"key": guard_issue(parent)}
+    if custom_fields:
+        catalog = await FieldCatalog.of(client)
+        for name, value in custom_fields.items():
+            field = catalog.find(name)
+            fields[field.id] = catalog.to_jira(client, field, value)
+    return fields
+
+
+def _histories(histories: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    entries = []
+    for history in histories:
+        author = history.get("author") or {}
+        for item in history.get("items", []):
+            entries.append({
+                "at": history.get("created"),
+                "by": author.get("displayName") or author.get("name"),
+                "field": item.get("field"),
+                "from": item.get("fromString"),
+                "to": item.get("toString"),
+            })
+    return entries
 
 
 @hookimpl
 def register_tools(registry: ToolRegistry) -> None:
-    registry.add(jira_get_issue, title="Get issue", read_only=True, idempotent=True)
     registry.add(jira_search, title="Search issues (JQL)", read_only=True, idempotent=True)
+    registry.add(jira_get_issue, title="Get issue", read_only=True, idempotent=True)
+    registry.add(jira_create_issue, title="Create issue")
+    registry.add(jira_batch_create_issues, title="Create issues in bulk")
+    registry.add(jira_update_issue, title="Update issue", idempotent=True)
+    registry.add(jira_delete_issue, title="Delete issue", destructive=True, idempotent=True)
+    registry.add(jira_assign_issue, title="Assign issue", idempotent=True)
+    registry.add(jira_clone_issue, title="Clone issue")
+    registry.add(jira_batch_get_changelogs, title="Get changelogs", read_only=True, idempotent=True)

@@ -1,0 +1,89 @@
+"""Built-in toolset ``comments``: read and write issue comments (Markdown in and out)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from jiraplug import hookimpl
+from jiraplug.registry import ToolRegistry
+from jiraplug.toolkit import guard_issue, jira, next_start_at, numeric_id
+
+Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
+CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments)")]
+Body = Annotated[str, Field(description="Markdown", min_length=1)]
+
+
+def _comment(raw: dict[str, Any]) -> dict[str, Any]:
+    author = raw.get("author") or {}
+    return {
+        "id": raw.get("id"),
+        "author": author.get("displayName") or author.get("name"),
+        "created": raw.get("created"),
+        "updated": raw.get("updated"),
+        "body": jira().text_from_jira(raw.get("body")),
+    }
+
+
+async def jira_get_comments(
+    issue_key: Key,
+    start_at: Annotated[int, Field(ge=0)] = 0,
+    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    newest_first: bool = False,
+) -> dict[str, Any]:
+    """Comments of an issue, paged."""
+    client = jira()
+    key = guard_issue(issue_key)
+    data = await client.request(
+        "GET", f"{client.api}/issue/{key}/comment", operation="comment.list", subject=key,
+        params={"startAt": start_at, "maxResults": limit, "orderBy": "-created" if newest_first else "created"},
+    )
+    comments = data.get("comments", [])
+    total = data.get("total")
+    return {"issue": key, "comments": [_comment(c) for c in comments], "total": total,
+            "next_start_at": next_start_at(start_at, len(comments), total)}
+
+
+async def jira_add_comment(issue_key: Key, body: Body) -> dict[str, Any]:
+    """Add a comment to an issue."""
+    client = jira()
+    key = guard_issue(issue_key)
+    created = await client.request(
+        "POST", f"{client.api}/issue/{key}/comment", operation="comment.add",
+        json_body={"body": client.text_to_jira(body)}, touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, **_comment(created)}
+
+
+async def jira_edit_comment(issue_key: Key, comment_id: CommentId, body: Body) -> dict[str, Any]:
+    """Replace the text of a comment."""
+    client = jira()
+    key = guard_issue(issue_key)
+    item = numeric_id(comment_id, "comment", "jira_get_comments")
+    updated = await client.request(
+        "PUT", f"{client.api}/issue/{key}/comment/{item}", operation="comment.update",
+        json_body={"body": client.text_to_jira(body)}, touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, **_comment(updated)}
+
+
+async def jira_delete_comment(issue_key: Key, comment_id: CommentId) -> dict[str, Any]:
+    """Delete a comment."""
+    client = jira()
+    key = guard_issue(issue_key)
+    item = numeric_id(comment_id, "comment", "jira_get_comments")
+    await client.request(
+        "DELETE", f"{client.api}/issue/{key}/comment/{item}", operation="comment.delete",
+        touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, "deleted": comment_id}
+
+
+
+@hookimpl
+def register_tools(registry: ToolRegistry) -> None:
+    registry.add(jira_get_comments, title="List comments", read_only=True, idempotent=True)
+    registry.add(jira_add_comment, title="Add comment")
+    registry.add(jira_edit_comment, title="Edit comment", idempotent=True)
+    registry.add(jira_delete_comment, title="Delete comment", destructive=True, idempotent=True)

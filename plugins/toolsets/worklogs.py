@@ -1,0 +1,136 @@
+"""Built-in toolset ``worklogs``: time tracking on issues, with Jira duration strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from jiraplug import hookimpl
+from jiraplug.registry import ToolRegistry
+from jiraplug.tool_errors import UserFacingError
+from jiraplug.toolkit import guard_issue, jira, next_start_at, numeric_id
+
+Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
+WorklogId = Annotated[str, Field(description="Worklog id (from jira_get_worklogs)")]
+Duration = Annotated[str, Field(description="Jira duration, e.g. '1h 30m', '2d', '45m'")]
+Started = Annotated[str | None, Field(description="When the work started, ISO 8601; default: now")]
+
+DURATION = re.compile(r"^\s*(\d+(\.\d+)?\s*[wdhm]\s*)+$", re.IGNORECASE)
+
+
+def _duration(value: str) -> str:
+    if not DURATION.match(value):
+        raise UserFacingError(
+            f"time spent {value!r} is not a Jira duration; use numbers with w/d/h/m, e.g. '1h 30m' or '2d'"
+        )
+    return " ".join(value.split())
+
+
+def _started(value: str | None) -> str | None:
+    """Jira wants ``2026-11-20T10:00:00.000+0000``; accept ISO 8601 and convert."""
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UserFacingError(f"started {value!r} is not an ISO 8601 time, e.g. 2026-11-20T10:00:00+00:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000%z")
+
+
+def _worklog(raw: dict[str, Any]) -> dict[str, Any]:
+    author = raw.get("author") or {}
+    return {
+        "id": raw.get("id"),
+        "author": author.get("displayName") or author.get("name"),
+        "time_spent": raw.get("timeSpent"),
+        "seconds": raw.get("timeSpentSeconds"),
+        "started": raw.get("started"),
+        "comment": jira().text_from_jira(raw.get("comment")),
+    }
+
+
+def _body(time_spent: str | None, started: str | None, comment: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if time_spent is not None:
+        body["timeSpent"] = _duration(time_spent)
+    if started is not None:
+        body["started"] = _started(started)
+    if comment is not None:
+        body["comment"] = jira().text_to_jira(comment)
+    return body
+
+
+async def jira_get_worklogs(
+    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 20
+) -> dict[str, Any]:
+    """Work logged on an issue, paged."""
+    client = jira()
+    key = guard_issue(issue_key)
+    data = await client.request(
+        "GET", f"{client.api}/issue/{key}/worklog", operation="worklog.list", subject=key,
+        params={"startAt": start_at, "maxResults": limit},
+    )
+    logs = data.get("worklogs", [])
+    total = data.get("total")
+    return {"issue": key, "worklogs": [_worklog(w) for w in logs], "total": total,
+            "next_start_at": next_start_at(start_at, len(logs), total)}
+
+
+async def jira_add_worklog(
+    issue_key: Key, time_spent: Duration, started: Started = None,
+    comment: Annotated[str | None, Field(description="Markdown")] = None,
+) -> dict[str, Any]:
+    """Log work on an issue."""
+    client = jira()
+    key = guard_issue(issue_key)
+    body = _body(time_spent, started, comment)
+    body.setdefault("started", _started(dt.datetime.now(dt.UTC).isoformat()))
+    created = await client.request(
+        "POST", f"{client.api}/issue/{key}/worklog", operation="worklog.add", json_body=body,
+        touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, **_worklog(created)}
+
+
+async def jira_update_worklog(
+    issue_key: Key, worklog_id: WorklogId, time_spent: Annotated[str | None, Field(description="e.g. '2h'")] = None,
+    started: Started = None, comment: Annotated[str | None, Field(description="Markdown")] = None,
+) -> dict[str, Any]:
+    """Change a worklog's time, start or comment."""
+    client = jira()
+    key = guard_issue(issue_key)
+    item = numeric_id(worklog_id, "worklog", "jira_get_worklogs")
+    body = _body(time_spent, started, comment)
+    if not body:
+        raise UserFacingError("nothing to change: give time_spent, started or comment")
+    updated = await client.request(
+        "PUT", f"{client.api}/issue/{key}/worklog/{item}", operation="worklog.update",
+        json_body=body, touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, **_worklog(updated)}
+
+
+async def jira_delete_worklog(issue_key: Key, worklog_id: WorklogId) -> dict[str, Any]:
+    """Delete a worklog."""
+    client = jira()
+    key = guard_issue(issue_key)
+    item = numeric_id(worklog_id, "worklog", "jira_get_worklogs")
+    await client.request(
+        "DELETE", f"{client.api}/issue/{key}/worklog/{item}", operation="worklog.delete",
+        touches=(f"issue:{key}",), subject=key,
+    )
+    return {"issue": key, "deleted": worklog_id}
+
+
+
+@hookimpl
+def register_tools(registry: ToolRegistry) -> None:
+    registry.add(jira_get_worklogs, title="List worklogs", read_only=True, idempotent=True)
+    registry.add(jira_add_worklog, title="Log work")
+    registry.add(jira_update_worklog, title="Update worklog", idempotent=True)
+    registry.add(jira_delete_worklog, title="Delete worklog", destructive=True, idempotent=True)

@@ -1,0 +1,134 @@
+"""The issues toolset through an MCP client, against the sandbox (Cloud and DC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jiraplug.sandbox import SandboxServer
+from tests.tools.helpers import call, call_error, connect
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["cloud", "dc"])
+def sandbox(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A fresh sandbox per test: these tests write."""
+    with SandboxServer(flavour=request.param, seed=7, port=0) as sb:
+        yield sb
+
+
+async def test_search_returns_compact_issues_and_pages(sandbox: Any) -> None:
+    async with connect(sandbox) as client:
+        first = await call(client, "jira_search", jql="project = MOB ORDER BY key ASC", limit=5)
+        assert len(first["issues"]) == 5 and first["next_page_token"]
+        issue = first["issues"][0]
+        assert issue["key"].startswith("MOB-") and isinstance(issue["status"], str)
+        second = await call(client, "jira_search", jql="project = MOB ORDER BY key ASC", limit=5,
+                            page_token=first["next_page_token"])
+    keys = [i["key"] for i in first["issues"] + second["issues"]]
+    assert len(set(keys)) == 10
+
+
+async def test_large_search_reports_progress(sandbox: Any) -> None:
+    updates: list[tuple[float, float | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append((done, total))
+
+    async with connect(sandbox) as client:
+        result = await client.call_tool("jira_search", {"jql": "project = PLAT", "limit": 250,
+                                                        "fields": "summary"}, progress_callback=progress)
+    assert not result.is_error
+    count = len(result.structured_content["issues"])
+    assert count > 100
+    assert updates and updates[-1][0] == count and len(updates) >= 2
+
+
+async def test_get_issue_with_comments_and_changelog(sandbox: Any) -> None:
+    key = next(i.key for i in sandbox.state.issues if i.comments and i.changelog)
+    async with connect(sandbox) as client:
+        issue = await call(client, "jira_get_issue", issue_key=key, comment_limit=1, changelog=True)
+    assert issue["key"] == key
+    assert len(issue["comment"]) == 1 and isinstance(issue["comment"][0]["body"], str)
+    assert issue["changelog"] and {"field", "from", "to", "at", "by"} <= set(issue["changelog"][0])
+
+
+async def test_create_issue_with_all_common_fields(sandbox: Any) -> None:
+    project = sandbox.state.projects["OPS"]
+    component, version = project.components[0].name, project.versions[0].name
+    assignee = sandbox.users[1]
+    user = assignee.account_id if sandbox.flavour == "cloud" else assignee.name
+    async with connect(sandbox) as client:
+        created = await call(
+            client, "jira_create_issue", project_key="OPS", summary="Rotate the TLS certificates",
+            issue_type="Task", description="Steps:\n\n1. **renew**\n2. deploy `certs`", assignee=user,
+            priority="High", labels=["security"], components=[component], fix_versions=[version],
+            due_date="2026-12-24", custom_fields={"Story Points": 3},
+        )
+        fetched = await call(client, "jira_get_issue", issue_key=created["key"])
+    stored = sandbox.state.issue_by_key(created["key"])
+    assert stored is not None and stored.summary == "Rotate the TLS certificates"
+    assert stored.assignee == assignee and stored.priority.name == "High" and stored.labels == ["security"]
+    assert [c.name for c in stored.components] == [component] and [v.name for v in stored.fix_versions] == [version]
+    assert str(stored.duedate) == "2026-12-24" and stored.story_points == 3
+    assert "renew" in fetched["description"] and fetched["summary"] == "Rotate the TLS certificates"
+
+
+async def test_create_rejects_bad_input_and_writes_nothing(sandbox: Any) -> None:
+    before = len(sandbox.state.issues)
+    async with connect(sandbox) as client:
+        unknown_field = await call_error(client, "jira_create_issue", project_key="OPS", summary="x",
+                                         custom_fields={"Story Pionts": 3})
+        empty = await call_error(client, "jira_create_issue", project_key="OPS", summary="  ")
+        bad_type = await call_error(client, "jira_create_issue", project_key="OPS", summary="x",
+                                    issue_type="Unicorn")
+    assert "unknown field 'Story Pionts'" in unknown_field and "Story Points" in unknown_field
+    assert "summary is empty" in empty
+    assert "400" in bad_type
+    assert len(sandbox.state.issues) == before
+
+
+async def test_batch_create_reports_progress_and_creates_each_once(sandbox: Any) -> None:
+    updates: list[float] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        updates.append(done)
+
+    items = [{"project_key": "MOB", "summary": f"Batch item {n}"} for n in range(60)]
+    async with connect(sandbox) as client:
+        result = await client.call_tool("jira_batch_create_issues", {"issues": items}, progress_callback=progress)
+    assert not result.is_error, result.content[0].text
+    created = result.structured_content["created"]
+    assert len(created) == 60 and result.structured_content["errors"] == []
+    summaries = [i.summary for i in sandbox.state.issues if i.summary.startswith("Batch item")]
+    assert sorted(summaries) == sorted(f"Batch item {n}" for n in range(60))
+    assert updates == [50, 60]
+
+
+async def test_update_assign_clone_delete(sandbox: Any) -> None:
+    target = next(i for i in sandbox.state.issues if i.project_key == "MOB" and i.issuetype.name == "Story")
+    async with connect(sandbox) as client:
+        updated = await call(client, "jira_update_issue", issue_key=target.key,
+                             fields={"summary": "Renamed", "labels": ["x", "y"], "Story Points": 8})
+        assert set(updated["updated"]) == {"Summary", "Labels", "Story Points"}
+        assert target.summary == "Renamed" and target.labels == ["x", "y"] and target.story_points == 8
+        await call(client, "jira_assign_issue", issue_key=target.key, assignee=None)
+        assert target.assignee is None
+        clone = await call(client, "jira_clone_issue", issue_key=target.key)
+        copy = sandbox.state.issue_by_key(clone["key"])
+        assert copy is not None and copy.summary == "CLONE - Renamed" and copy.labels == ["x", "y"]
+        await call(client, "jira_delete_issue", issue_key=clone["key"])
+        assert sandbox.state.issue_by_key(clone["key"]) is None
+        missing = await call_error(client, "jira_update_issue", issue_key=clone["key"], fields={"summary": "z"})
+    assert "404" in missing and clone["key"] in missing
+
+
+async def test_batch_changelogs(sandbox: Any) -> None:
+    keys = [i.key for i in sandbox.state.issues if i.changelog][:3]
+    async with connect(sandbox) as client:
+        result = await call(client, "jira_batch_get_changelogs", issue_keys=keys, fields="status")
+    assert set(result["changelogs"]) == set(keys)
+    assert all(entry["field"] == "status" for entries in result["changelogs"].values() for entry in entries)
+    assert any(result["changelogs"].values())
