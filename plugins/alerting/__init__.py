@@ -1,0 +1,290 @@
+"""Built-in plugin ``alerting``: thresholds over a sliding window, a firing/resolved lifecycle, sinks.
+
+* A ``tool_call_middleware`` records every tool call (duration, success) and a
+  ``jira_request_middleware`` every Jira request (failed: 5xx, 429, network) into a
+  sliding window of ``window_seconds``.
+* A background monitor (``startup`` -> ``runtime.spawn``) evaluates the thresholds every
+  ``check_interval_seconds``; an alert fires after its condition held ``for_seconds``,
+  resolves when it clears, and is not repeated while it stays active. Each change goes to
+  ``runtime.alert(...)``, i.e. to every plugin's ``deliver_alert`` sink.
+* This plugin's own sinks: the log, OpenTelemetry (span ``jiraplug.alert`` with an event
+  per change, counter ``jiraplug.alerting.alerts``, gauge ``jiraplug.alerting.active``),
+  connected MCP clients (``notifications/message``) and a webhook (JSON POST).
+* ``jiraplug://alerts``: active alerts, rule states and history.
+
+Disabled, the module is never imported: no middleware, no monitor, no metrics.
+See docs/plugins/alerting.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import httpx2
+import psutil
+from opentelemetry import metrics
+
+from jiraplug import hookimpl
+from jiraplug.alerts import Alert
+from jiraplug.plugins.alerting import sinks
+from jiraplug.plugins.alerting.monitor import Monitor
+from jiraplug.plugins.alerting.rules import build_rules
+from jiraplug.plugins.alerting.settings import AlertingSettings
+from jiraplug.plugins.alerting.window import SlidingWindow
+from jiraplug.toolcalls import is_error_result
+
+if TYPE_CHECKING:
+    from jiraplug.jira.middleware import JiraMiddleware, Send
+    from jiraplug.registry import ResourceRegistry
+    from jiraplug.runtime import Runtime
+    from jiraplug.settings import Settings
+    from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
+
+__all__ = ["AlertingSettings", "CLOCK", "WALL_CLOCK", "state_of"]
+
+NAME = "alerting"
+ALERTS_URI = "jiraplug://alerts"
+log = logging.getLogger("jiraplug.alerting")
+
+CLOCK: Callable[[], float] = time.monotonic
+"""The clock windows and ``for_seconds`` are measured with (read when a server starts; tests replace it)."""
+WALL_CLOCK: Callable[[], float] = time.time
+"""The clock of ``Alert.since`` (epoch seconds)."""
+WEBHOOK_SLEEP: Callable[[float], Awaitable[None]] | None = None
+"""How the webhook waits between retries (``None``: tenacity's default; tests replace it)."""
+
+_process = psutil.Process()
+
+
+class AlertingState:
+    """Everything the plugin keeps for one server run."""
+
+    def __init__(self, runtime: Runtime, config: AlertingSettings) -> None:
+        # Weak: a runtime that is built but never started (tests, tools) must not be kept alive.
+        self._runtime = weakref.ref(runtime)
+        self.settings = runtime.settings
+        self.config = config
+        self.window = SlidingWindow(config.window_seconds, CLOCK)
+        self.monitor = Monitor(build_rules(config), config, CLOCK, WALL_CLOCK)
+        self.sessions = sinks.ClientSessions()
+        self.active: dict[str, Alert] = {}
+        self.seen: set[str] = set()
+        self.history: deque[dict[str, Any]] = deque(maxlen=config.history_size)
+        self.instruments = sinks.Instruments.get(_observe_active)
+        self.webhook: sinks.Webhook | None = None
+
+    def start(self) -> None:
+        """The server starts: open the webhook client (closed by :meth:`aclose`)."""
+        config = self.config
+        if config.webhook_url is not None and self.webhook is None:
+            self.webhook = sinks.Webhook(
+                config.webhook_url.get_secret_value(),
+                token=config.webhook_token.get_secret_value() if config.webhook_token else None,
+                timeout=config.webhook_timeout_seconds,
+                retries=config.webhook_retries,
+                backoff=config.webhook_backoff_seconds,
+                sleep=WEBHOOK_SLEEP,
+            )
+
+    async def check(self) -> list[Alert]:
+        """Evaluate the thresholds once and hand every change to the ``deliver_alert`` sinks."""
+        changes = self.monitor.evaluate(self.window.figures(), int(_process.memory_info().rss))
+        runtime = self._runtime()
+        for alert in changes if runtime is not None else ():
+            await runtime.alert(alert)
+        return changes
+
+    async def deliver(self, alert: Alert) -> None:
+        """This plugin's sinks, each isolated from the others' failures."""
+        self.seen.add(alert.name)
+        if alert.state == "firing":
+            self.active[alert.name] = alert
+        else:
+            self.active.pop(alert.name, None)
+        self.history.append({**alert.as_dict(), "at": WALL_CLOCK()})
+        if self.config.log:
+            self._run_sync("log", sinks.log_alert, alert)
+        self._run_sync("otel", sinks.otel_alert, alert, self.instruments)
+        if self.config.mcp_notifications:
+            try:
+                await self.sessions.broadcast(alert)
+                sinks.count_delivery(self.instruments, "mcp", True)
+            except Exception as exc:  # noqa: BLE001
+                self._failed("mcp", exc)
+        if self.webhook is not None:
+            try:
+                await self.webhook.send(alert)
+                sinks.count_delivery(self.instruments, "webhook", True)
+            except Exception as exc:  # noqa: BLE001
+                self._failed("webhook", exc)
+
+    def _run_sync(self, sink: str, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+            sinks.count_delivery(self.instruments, sink, True)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(sink, exc)
+
+    def _failed(self, sink: str, exc: Exception) -> None:
+        sinks.count_delivery(self.instruments, sink, False)
+        log.error("alert sink %s failed: %s", sink, exc)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``jiraplug://alerts`` returns."""
+        figures = self.window.figures()
+        return {
+            "active": [alert.as_dict() for alert in self.active.values()],
+            "rules": self.monitor.describe(),
+            "window": {
+                "seconds": self.config.window_seconds,
+                "calls": figures.calls,
+                "failed_calls": figures.failed_calls,
+                "jira_requests": figures.requests,
+                "failed_jira_requests": figures.failed_requests,
+            },
+            "history": list(self.history),
+            "sinks": {
+                "log": self.config.log,
+                "mcp_clients": len(self.sessions) if self.config.mcp_notifications else None,
+                "webhook": self.webhook.target if self.webhook else None,
+            },
+        }
+
+    async def aclose(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.aclose()
+            self.webhook = None
+
+
+# Created by the first hook of a run (kept only as long as its runtime lives) ...
+_by_runtime: weakref.WeakKeyDictionary[Any, AlertingState] = weakref.WeakKeyDictionary()
+# ... and listed here from startup to shutdown: what the gauge and the resource report.
+_running: list[AlertingState] = []
+
+
+def _config(settings: Settings) -> AlertingSettings:
+    try:
+        return settings.plugin_config(NAME)
+    except KeyError:  # registered under another name (tests, embedding)
+        return AlertingSettings()
+
+
+def state_of(runtime: Runtime) -> AlertingState:
+    """The alerting state of a running server (created on first use)."""
+    state = _by_runtime.get(runtime)
+    if state is None:
+        state = _by_runtime[runtime] = AlertingState(runtime, _config(runtime.settings))
+    return state
+
+
+def _observe_active(options: metrics.CallbackOptions) -> Any:
+    for state in list(_running):
+        rules = [rule.name for rule in state.monitor.rules]
+        for name, value in sinks.gauge_values(rules, state.active, state.seen).items():
+            yield metrics.Observation(value, {"alert": name})
+
+
+# ------------------------------------------------------------------------------ hooks
+
+
+@hookimpl
+def plugin_settings() -> type[AlertingSettings]:
+    return AlertingSettings
+
+
+@hookimpl(tryfirst=True)
+def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
+    """Near the outside, so the response time is what the client waits for."""
+    state = state_of(runtime)
+
+    def wrap(call_next: CallNext) -> CallNext:
+        async def watched(call: ToolCall) -> Any:
+            if state.config.mcp_notifications and call.session is not None:
+                new_client = state.sessions.seen(call.session)
+                modern = sinks.is_modern(getattr(call.session, "protocol_version", None))
+                if state.active and (modern or new_client):
+                    try:
+                        await sinks.tell_request(call.session, call.request_id, state.active.values())
+                    except Exception as exc:  # noqa: BLE001 - never fail a tool call over a notification
+                        log.debug("could not attach active alerts to a request: %s", exc)
+            started = time.perf_counter()
+            ok = False
+            try:
+                result = await call_next(call)
+                ok = not is_error_result(result)
+                return result
+            finally:
+                state.window.add_call(time.perf_counter() - started, ok)
+
+        return watched
+
+    return wrap
+
+
+@hookimpl(trylast=True)
+def jira_request_middleware(runtime: Runtime) -> JiraMiddleware:
+    """Innermost, next to the transport: every real attempt counts, cache hits do not."""
+    state = state_of(runtime)
+
+    def wrap(send: Send) -> Send:
+        async def watched(request: httpx2.Request) -> httpx2.Response:
+            try:
+                response = await send(request)
+            except httpx2.HTTPError:
+                state.window.add_request(False)
+                raise
+            state.window.add_request(not (response.status_code >= 500 or response.status_code == 429))
+            return response
+
+        return watched
+
+    return wrap
+
+
+@hookimpl
+def startup(runtime: Runtime) -> None:
+    state = state_of(runtime)
+    state.start()
+    _running.append(state)
+    runtime.spawn(_monitor, state, name="jiraplug.alerting.monitor")
+
+
+async def _monitor(state: AlertingState) -> None:
+    while True:
+        await anyio.sleep(state.config.check_interval_seconds)
+        try:
+            await state.check()
+        except Exception:  # noqa: BLE001 - one failed evaluation must not end monitoring
+            log.exception("alert evaluation failed")
+
+
+@hookimpl
+def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
+    # The state exists from the first hook of a run (jira_request_middleware) to shutdown.
+    state = _by_runtime.get(runtime)
+    return state.deliver(alert) if state is not None else None
+
+
+@hookimpl
+def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
+    def read_alerts() -> dict[str, Any]:
+        """Active alerts, each rule's threshold and state, the window's figures, and the history of changes."""
+        states = [state for state in _running if state.settings is settings]
+        return states[-1].describe() if states else {"active": [], "rules": {}, "history": []}
+
+    registry.add(ALERTS_URI, read_alerts, name="jiraplug alerts", mime_type="application/json")
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    state = _by_runtime.pop(runtime, None)
+    if state is not None:
+        if state in _running:
+            _running.remove(state)
+        await state.aclose()

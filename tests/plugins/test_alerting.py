@@ -1,0 +1,445 @@
+"""The alerting plugin end to end: sandbox faults -> monitor -> webhook, MCP clients, OTel, resource.
+
+Each test runs its own sandbox (knobs change) and a webhook receiver on 127.0.0.1. Time is a
+fake clock (``jiraplug.plugins.alerting.CLOCK``): the monitor evaluates every 20 ms of real
+time, but windows and ``for_seconds`` only move when the test advances the clock. The cache
+and rate-limit plugins are switched off here so that every tool call reaches the sandbox once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from jiraplug import hookimpl
+from jiraplug.alerts import Alert
+from jiraplug.app import bootstrap
+from jiraplug.errors import ConfigError
+from jiraplug.sandbox import Knobs, SandboxServer
+from jiraplug.server import build_server
+from jiraplug.toolcalls import current_call
+from tests.conftest import sandbox_environ
+
+pytestmark = pytest.mark.anyio
+
+ALL_OFF = {
+    f"JIRAPLUG_ALERTING__{key}": "off"
+    for key in ("MAX_RESPONSE_TIME_MS", "MIN_SUCCESS_RATE_PERCENT", "MAX_ERROR_RATE_PERCENT",
+                "MAX_MEMORY_USAGE_BYTES", "MAX_REQUESTS_PER_SECOND")
+}
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class WebhookReceiver:
+    """Collects JSON POSTs on 127.0.0.1; answers the statuses in ``script`` first, then 200."""
+
+    def __init__(self, script: list[int] | None = None) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.requests: list[tuple[str, dict[str, str], bytes]] = []
+        self.script = list(script or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0))
+                receiver.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, raw))
+                status = receiver.script.pop(0) if receiver.script else 200
+                if status == 200:
+                    receiver.bodies.append(json.loads(raw))
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/s3cret-path-token"
+
+    def alerts(self, name: str, state: str) -> list[dict[str, Any]]:
+        return [b["alert"] for b in self.bodies if b["alert"]["name"] == name and b["alert"]["state"] == state]
+
+    @contextmanager
+    def running(self) -> Iterator[WebhookReceiver]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+async def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll ``predicate`` until it is truthy: a bounded wait, not a timing assertion."""
+    with anyio.move_on_after(timeout):
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await anyio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    import jiraplug.plugins.alerting as alerting
+
+    fake = FakeClock()
+    monkeypatch.setattr(alerting, "CLOCK", fake)
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(alerting, "WEBHOOK_SLEEP", no_wait)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+
+
+class Probe:
+    """A test plugin: one small tool that reads an issue through the server's Jira client.
+
+    The alerting tests need tool calls that reach Jira, not any particular toolset.
+    """
+
+    @hookimpl
+    def register_tools(self, registry):  # type: ignore[no-untyped-def]
+        async def probe_issue(issue_key: str) -> str:
+            """The summary of one issue."""
+            issue = await current_call().jira.get_issue(issue_key, fields=["summary"])
+            return str(issue["fields"]["summary"])
+
+        registry.add(probe_issue)
+
+
+async def probe(client: Client, key: str) -> bool:
+    """Call the probe tool; True when it succeeded."""
+    return not (await client.call_tool("probe_issue", {"issue_key": key})).is_error
+
+
+def make_server(sandbox: SandboxServer, plugins: dict[str, object] | None = None, **settings: str):  # type: ignore[no-untyped-def]
+    environ = {**sandbox_environ(sandbox), "JIRAPLUG_DISABLE_PLUGINS": "cache,ratelimit", **ALL_OFF,
+               "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.02", "JIRAPLUG_ALERTING__WINDOW_SECONDS": "60",
+               "JIRAPLUG_ALERTING__MIN_SAMPLES": "2", "JIRAPLUG_ALERTING__WEBHOOK_BACKOFF_SECONDS": "0"}
+    environ.update({f"JIRAPLUG_ALERTING__{key.upper()}": value for key, value in settings.items()})
+    app = bootstrap(environ=environ, extra_plugins={"probe": Probe(), **(plugins or {})})
+    return build_server(app.settings, app.plugins), app
+
+
+async def alerts_resource(client: Client) -> dict[str, Any]:
+    result = await client.read_resource("jiraplug://alerts")
+    return json.loads(result.contents[0].text)
+
+
+def gauge(otel_memory: Any, name: str) -> float | None:
+    points = [p for p in otel_memory.metrics().get("jiraplug.alerting.active", []) if p.attributes.get("alert") == name]
+    return points[-1].value if points else None
+
+
+async def test_response_time_alert_fires_once_reaches_webhook_and_client_then_resolves(
+    clock: FakeClock, otel_memory: Any
+) -> None:
+    received: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        received.append(params)
+
+    with SandboxServer(flavour="cloud", seed=7, port=0) as sandbox, WebhookReceiver().running() as hook:
+        server, _ = make_server(sandbox, max_response_time_ms="250", for_seconds="30", webhook_url=hook.url)
+        sandbox.set_knobs(Knobs(latency_ms=400))
+        # A 2025-handshake client keeps a standing channel: alerts are pushed to it as they happen.
+        async with Client(server, cache=None, mode="legacy", logging_callback=on_log) as client:
+            for key in ("PLAT-1", "PLAT-2"):
+                assert await probe(client, key)
+
+            async def state() -> str:
+                return (await alerts_resource(client))["rules"]["response_time"]["state"]
+
+            with anyio.fail_after(10):
+                while await state() != "pending":
+                    await anyio.sleep(0.02)
+            await anyio.sleep(0.2)  # ten evaluations: still only pending, nothing sent
+            assert hook.bodies == [] and received == []
+
+            clock.advance(31)  # the condition has now held for for_seconds
+            firing = (await wait_until(lambda: hook.alerts("response_time", "firing"), "the firing webhook"))[0]
+            assert firing["value"] > 250 and firing["threshold"] == 250 and firing["unit"] == "ms"
+            assert firing["labels"]["statistic"] == "p95" and "p95 response time" in firing["message"]
+            pushed = await wait_until(lambda: [r for r in received if r.data.get("state") == "firing"], "the push")
+            assert pushed[0].level == "warning" and pushed[0].logger == "jiraplug.alerting"
+            assert pushed[0].data["name"] == "response_time"
+            assert gauge(otel_memory, "response_time") == 1
+
+            clock.advance(5)
+            await anyio.sleep(0.2)  # still breached: not repeated
+            assert len(hook.alerts("response_time", "firing")) == 1 and len(received) == 1
+
+            sandbox.set_knobs(Knobs())
+            for key in ("PLAT-3", "PLAT-4"):
+                assert await probe(client, key)
+            clock.advance(25)  # the slow calls leave the 60 s window; the fast ones stay
+            resolved = (await wait_until(lambda: hook.alerts("response_time", "resolved"), "the resolution"))[0]
+            assert resolved["value"] < 250 and "is within 250 ms" in resolved["message"]
+            await wait_until(lambda: [r for r in received if r.data.get("state") == "resolved"], "resolved push")
+            assert gauge(otel_memory, "response_time") == 0
+
+            document = await alerts_resource(client)
+        assert document["active"] == []
+        assert [(h["name"], h["state"]) for h in document["history"]] == [
+            ("response_time", "firing"), ("response_time", "resolved")]
+        path, headers, raw = hook.requests[0]
+        assert headers["content-type"] == "application/json" and path.endswith("s3cret-path-token")
+        assert sandbox.default_user.api_token.encode() not in raw
+
+    spans = [s for s in otel_memory.spans() if s.name == "jiraplug.alert"]
+    events = [e.name for s in spans for e in s.events]
+    assert events == ["jiraplug.alert.firing", "jiraplug.alert.resolved"]
+    changes = {tuple(sorted(p.attributes.items())): p.value
+               for p in otel_memory.metrics().get("jiraplug.alerting.alerts", [])}
+    assert changes[(("alert", "response_time"), ("state", "firing"))] >= 1
+
+
+async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_next_call(clock: FakeClock) -> None:
+    received: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        received.append(params)
+
+    # The webhook answers 503 once: the alert is retried and still delivered.
+    with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox, WebhookReceiver([503]).running() as hook:
+        server, _ = make_server(sandbox, max_error_rate_percent="20", for_seconds="0", webhook_url=hook.url,
+                                webhook_token="hook-bearer-zzz")
+        sandbox.set_knobs(Knobs(error_rate=1.0))
+        # Protocol 2026-07-28: no standing channel; log messages ride requests that opt in.
+        async with Client(server, cache=None, log_level="warning", logging_callback=on_log) as client:
+            assert client.protocol_version == "2026-07-28"
+            for key in ("PLAT-1", "PLAT-2", "PLAT-3"):
+                assert not await probe(client, key)
+            firing = (await wait_until(lambda: hook.alerts("error_rate", "firing"), "the firing webhook"))[0]
+            assert firing["value"] == 100 and firing["threshold"] == 20 and "Jira error rate" in firing["message"]
+            assert len(hook.requests) == 2  # 503, then 200
+            assert all(r[1]["authorization"] == "Bearer hook-bearer-zzz" for r in hook.requests)
+            assert all(b"hook-bearer-zzz" not in r[2] for r in hook.requests)
+            assert received == []
+
+            sandbox.set_knobs(Knobs())
+            assert await probe(client, "PLAT-4")
+            told = [r.data for r in received if "active_alerts" in r.data]
+            assert told and told[0]["active_alerts"][0]["name"] == "error_rate"
+
+            clock.advance(30)
+            for key in ("PLAT-5", "PLAT-6"):  # 3 of 6 requests failed: still above 20%
+                assert await probe(client, key)
+            await anyio.sleep(0.1)
+            assert hook.alerts("error_rate", "resolved") == []
+            clock.advance(31)  # the failures leave the 60 s window, the successes stay
+            resolved = (await wait_until(lambda: hook.alerts("error_rate", "resolved"), "the resolution"))[0]
+            assert resolved["value"] == 0
+            document = await alerts_resource(client)
+            assert document["active"] == [] and document["rules"]["error_rate"]["state"] == "ok"
+            count = len(received)
+            assert await probe(client, "PLAT-7")
+            assert len(received) == count  # nothing active: nothing attached
+
+
+async def test_a_failing_webhook_does_not_stop_the_other_sinks_and_is_logged_without_its_url(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    received: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        received.append(params)
+
+    caplog.set_level(logging.WARNING, logger="jiraplug.alerting")
+    with SandboxServer(flavour="dc", seed=9, port=0) as sandbox, WebhookReceiver([404]).running() as hook:
+        server, _ = make_server(sandbox, min_success_rate_percent="90", for_seconds="0", webhook_url=hook.url,
+                                webhook_retries="3")
+        async with Client(server, cache=None, mode="legacy", logging_callback=on_log) as client:
+            for _ in range(2):
+                assert not await probe(client, "NOPE-1")
+            await wait_until(lambda: [r for r in received if r.data.get("name") == "success_rate"], "the push")
+            await wait_until(lambda: "alert sink webhook failed" in caplog.text, "the webhook failure log")
+    assert len(hook.requests) == 1  # a 404 is not retried
+    assert "alert success_rate firing: tool-call success rate 0.0% < 90.0%" in caplog.text
+    assert "s3cret-path-token" not in caplog.text and f"127.0.0.1:{hook.url.split(':')[2].split('/')[0]}" in caplog.text
+
+
+class TaskLister:
+    """A test plugin: a tool that names the background tasks running in the server."""
+
+    @hookimpl
+    def register_tools(self, registry):  # type: ignore[no-untyped-def]
+        async def list_tasks() -> list[str]:
+            """Names of the running asyncio tasks."""
+            import asyncio
+
+            return sorted(task.get_name() for task in asyncio.all_tasks())
+
+        registry.add(list_tasks, structured_output=True)
+
+
+@pytest.mark.parametrize("disabled", [True, False])
+async def test_disabled_alerting_runs_nothing(disabled: bool, otel_memory: Any) -> None:
+    with SandboxServer(flavour="cloud", seed=10, port=0) as sandbox:
+        environ = {**sandbox_environ(sandbox), **({"JIRAPLUG_DISABLE_PLUGINS": "alerting"} if disabled else {})}
+        app = bootstrap(environ=environ, extra_plugins={"tasks": TaskLister(), "probe": Probe()})
+        server = build_server(app.settings, app.plugins)
+        before = otel_memory.metrics()
+        async with Client(server, cache=None) as client:
+            assert await probe(client, "PLAT-1")
+            tasks = (await client.call_tool("list_tasks", {})).structured_content["result"]
+            resources = {str(r.uri) for r in (await client.list_resources()).resources}
+            after = otel_memory.metrics()
+    assert ("jiraplug.alerting.monitor" in tasks) is not disabled
+    assert ("jiraplug://alerts" in resources) is not disabled
+    assert app.plugins.info("alerting").loaded is not disabled
+    new_points = {name for name, points in after.items() if name.startswith("jiraplug.alerting.")
+                  and len(points) > len(before.get(name, []))}
+    if disabled:
+        assert new_points == set()
+    else:
+        observed = {p.attributes["alert"] for p in after["jiraplug.alerting.active"]}
+        assert {"response_time", "success_rate", "error_rate", "memory_usage"} <= observed
+
+
+def test_bad_alerting_settings_fail_at_start_naming_the_key_without_echoing_secrets(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    environ = {"JIRAPLUG_ALERTING__WEBHOOK_URL": "ftp://hooks.example/T0KEN-abc"}
+    with pytest.raises(ConfigError) as info:
+        bootstrap(environ=environ)
+    assert "alerting.webhook_url" in str(info.value) and "T0KEN-abc" not in str(info.value)
+    with pytest.raises(ConfigError, match="alerting.for_seconds"):
+        bootstrap(environ={"JIRAPLUG_ALERTING__FOR_SECONDS": "-1"})
+    app = bootstrap(environ={"JIRAPLUG_ALERTING__MAX_MEMORY_USAGE_BYTES": "off"})
+    assert app.settings.plugin_config("alerting").max_memory_usage_bytes is None
+    assert "T0KEN" not in json.dumps(bootstrap(environ={"JIRAPLUG_ALERTING__WEBHOOK_URL": "https://h.example/T0KEN"})
+                                     .settings.redacted(), default=str)
+
+
+class ThirdPartySink:
+    """A test plugin: a third-party alert sink."""
+
+    def __init__(self) -> None:
+        self.alerts: list[Alert] = []
+
+    @hookimpl
+    def deliver_alert(self, alert: Alert) -> None:
+        self.alerts.append(alert)
+
+
+async def test_a_third_party_sink_receives_the_memory_alert(clock: FakeClock) -> None:
+    sink = ThirdPartySink()
+    with SandboxServer(flavour="cloud", seed=11, port=0) as sandbox:
+        server, _ = make_server(sandbox, {"pager": sink}, max_memory_usage_bytes="1", for_seconds="0")
+        async with Client(server, cache=None) as client:
+            await wait_until(lambda: [a for a in sink.alerts if a.name == "memory_usage"], "the memory alert")
+            document = await alerts_resource(client)
+            assert [a["name"] for a in document["active"]] == ["memory_usage"]
+            assert document["rules"]["memory_usage"]["state"] == "firing"
+    alert = sink.alerts[0]
+    assert alert.state == "firing" and alert.unit == "By" and alert.value > 1 and alert.threshold == 1
+
+
+async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: FakeClock) -> None:
+    import socket
+
+    import uvicorn
+
+    from jiraplug.http import build_http_app
+
+    received: list[Any] = []
+
+    async def on_log(params: Any) -> None:
+        received.append(params)
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with SandboxServer(flavour="cloud", seed=12, port=0) as sandbox:
+        server, app = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
+        web = uvicorn.Server(uvicorn.Config(build_http_app(server, app.settings.server), host="127.0.0.1", port=port,
+                                            log_level="warning"))
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(web.serve)
+            await wait_until(lambda: web.started, "the HTTP server")
+            async with Client(f"http://127.0.0.1:{port}/mcp", cache=None, mode="legacy",
+                              logging_callback=on_log) as client:
+                assert await probe(client, "PLAT-1")  # the server now knows this client
+                assert (await alerts_resource(client))["rules"]["memory_usage"]["state"] == "pending"
+                clock.advance(6)
+                pushed = await wait_until(lambda: [r.data for r in received if r.data.get("name") == "memory_usage"],
+                                          "the alert on the session's GET stream")
+                assert pushed[0]["state"] == "firing" and pushed[0]["unit"] == "By"
+
+                # A client that connects while the alert fires hears of it on its first call.
+                late: list[Any] = []
+
+                async def on_late(params: Any) -> None:
+                    late.append(params)
+
+                async with Client(f"http://127.0.0.1:{port}/mcp", cache=None, mode="legacy",
+                                  logging_callback=on_late) as other:
+                    assert await probe(other, "PLAT-2")
+                    told = await wait_until(lambda: [r.data for r in late if "active_alerts" in r.data], "the summary")
+                    assert told[0]["active_alerts"][0]["name"] == "memory_usage"
+            web.should_exit = True
+
+
+def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_once() -> None:
+    from jiraplug.plugins.alerting.monitor import Monitor
+    from jiraplug.plugins.alerting.rules import build_rules
+    from jiraplug.plugins.alerting.settings import AlertingSettings
+    from jiraplug.plugins.alerting.window import SlidingWindow
+
+    clock = FakeClock()
+    settings = AlertingSettings(max_response_time_ms=100, response_time_statistic="mean", min_success_rate_percent="off",
+                                max_error_rate_percent="off", max_memory_usage_bytes="off", for_seconds=10,
+                                window_seconds=60, min_samples=1)
+    window = SlidingWindow(settings.window_seconds, clock)
+    monitor = Monitor(build_rules(settings), settings, clock, lambda: 1.7e9)
+    assert [rule.name for rule in monitor.rules] == ["response_time"]
+
+    def step(advance: float, *durations: float) -> list[tuple[str, str]]:
+        clock.advance(advance)
+        for seconds in durations:
+            window.add_call(seconds, True)
+        return [(a.name, a.state) for a in monitor.evaluate(window.figures(), rss=0)]
+
+    assert step(0, 0.5) == []  # pending
+    assert step(5) == []
+    assert step(1, 0.001, 0.001, 0.001, 0.001, 0.001) == []  # mean drops below 100 ms before for_seconds: nothing
+    assert monitor.describe()["response_time"]["state"] == "ok"
+    assert step(1, 0.9, 0.9, 0.9, 0.9, 0.9) == []  # pending again, the clock restarts
+    assert step(9.9) == []
+    assert step(0.2) == [("response_time", "firing")]
+    assert step(5) == [] and step(5) == []  # still breached: not repeated
+    assert step(61, 0.01) == [("response_time", "resolved")]  # the slow calls left the window
+    assert step(1) == []
