@@ -65,6 +65,7 @@ def build_http_app(mcp: MCPServer[Any], server: ServerSettings) -> ASGIApp:
         stateless_http=server.stateless_http,
         transport_security=transport_security(server),
         host=server.host,
+        max_request_body_size=server.max_request_bytes,
     )
     if server.http_token is not None:
         return BearerTokenGuard(app, server.http_token.get_secret_value())

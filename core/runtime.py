@@ -8,6 +8,7 @@ and ``deliver_alert`` hooks receive.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +19,9 @@ import anyio.abc
 from jiraplug import telemetry
 from jiraplug.alerts import Alert
 from jiraplug.httpclient import HttpClientOptions
-from jiraplug.jira.auth import auth_from_settings
+from jiraplug.credentials import RequestCredentials, normalise_site
+from jiraplug.errors import ConfigError
+from jiraplug.jira.auth import JiraAuth, auth_from_settings
 from jiraplug.jira.client import JiraClient, detect_deployment
 from jiraplug.plugin_host import PluginHost
 from jiraplug.settings import Settings
@@ -27,6 +30,14 @@ from jiraplug.toolcalls import CallNext, compose_tool_chain
 log = logging.getLogger("jiraplug")
 
 SHUTDOWN_HOOK_TIMEOUT_SECONDS = 10.0
+PER_USER_CLIENTS = 512  # per-request credentials remembered (LRU); each is a light view of a site client
+# Stands in when a shared server has no credential of its own; calls must bring theirs.
+NO_CREDENTIAL = JiraAuth("bearer", "", None)
+
+
+def per_request_only(settings: Settings) -> bool:
+    """Whether the server may start without a configured credential (HTTP: callers bring their own)."""
+    return settings.server.transport == "http"
 
 
 class Runtime:
@@ -37,28 +48,59 @@ class Runtime:
         self.plugins = plugins
         self.telemetry = telemetry.get_telemetry()
         self.jira: JiraClient = None  # type: ignore[assignment]  # set by running()
+        # Whether the configured credential may serve calls (see jiraplug.credentials).
+        self.has_configured_credentials = True
         self.tool_chain: CallNext = None  # type: ignore[assignment]
         self._tasks: anyio.abc.TaskGroup | None = None
+        self._per_user: OrderedDict[tuple[str, str], JiraClient] = OrderedDict()
+        self._sites: dict[str, JiraClient] = {}
 
-    def build_jira_client(self) -> JiraClient:
-        """A Jira client for the configured site and credential, with every plugin's middleware."""
+    def build_jira_client(self, site: str | None = None) -> JiraClient:
+        """A Jira client for ``site`` (default: the configured one) with every plugin's middleware.
+
+        Without a configured credential, a shared HTTP server still starts: its calls must
+        then carry their own (``X-Jira-Authorization``).
+        """
         jira = self.settings.jira
-        if not jira.url:
-            from jiraplug.errors import ConfigError
-
+        url = site or jira.url
+        if not url:
             raise ConfigError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
-        auth = auth_from_settings(jira)
+        try:
+            auth = auth_from_settings(jira)
+        except ConfigError:
+            if not per_request_only(self.settings):
+                raise
+            auth, self.has_configured_credentials = NO_CREDENTIAL, False
         options = HttpClientOptions.from_settings(jira)
         self.plugins.configure_http_client(options, self.settings)
-        http = options.build(base_url=jira.url, wrap_transport=telemetry.instrument_transport)
+        http = options.build(base_url=url, wrap_transport=telemetry.instrument_transport)
         return JiraClient(
             http,
-            base_url=jira.url,
-            deployment=detect_deployment(jira.url, jira.deployment),
+            base_url=url,
+            deployment=detect_deployment(url, jira.deployment),
             auth=auth,
             middlewares=self.plugins.jira_request_middlewares(self),
             host=self.plugins,
         )
+
+    def jira_for(self, credentials: RequestCredentials) -> JiraClient:
+        """The client acting as a request's own user (connections and middleware are shared)."""
+        key = (credentials.site, credentials.auth.fingerprint)
+        client = self._per_user.get(key)
+        if client is None:
+            site = self.jira if credentials.site == normalise_site(self.jira.base_url) else self._site(credentials.site)
+            client = site.with_auth(credentials.auth)
+            self._per_user[key] = client
+            if len(self._per_user) > PER_USER_CLIENTS:
+                self._per_user.popitem(last=False)
+        else:
+            self._per_user.move_to_end(key)
+        return client
+
+    def _site(self, site: str) -> JiraClient:
+        if site not in self._sites:
+            self._sites[site] = self.build_jira_client(site)
+        return self._sites[site]
 
     def spawn(self, fn: Callable[..., Awaitable[Any]], *args: Any, name: str | None = None) -> None:
         """Run ``fn(*args)`` in the background until shutdown (for monitors and the like)."""
@@ -90,5 +132,6 @@ class Runtime:
         finally:
             runtime._tasks = None
             with anyio.CancelScope(shield=True):
-                await runtime.jira.aclose()
+                for client in (runtime.jira, *runtime._sites.values()):
+                    await client.aclose()
             runtime.telemetry.force_flush()

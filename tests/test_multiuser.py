@@ -1,0 +1,74 @@
+"""A shared HTTP server where each request carries its own Jira credential."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import anyio
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.test_http import serving
+
+pytestmark = pytest.mark.anyio
+
+
+def basic(name: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}@example.com:sandbox-api-token-{name}".encode()).decode()
+
+
+async def call_as(base: str, headers: dict[str, str], tool: str, arguments: dict) -> tuple[bool, str]:
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            result = await client.call_tool(tool, arguments)
+    return bool(result.is_error), result.content[0].text
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with serving(tmp_path_factory.mktemp("shared"), JIRAPLUG_SERVER__ALLOW_CONFIGURED_CREDENTIALS="false",
+                 JIRAPLUG_SERVER__ALLOWED_JIRA_URLS="https://other.example.net") as base:
+        yield base
+
+
+async def test_each_user_sees_only_what_jira_lets_them_see_under_concurrency(shared: str) -> None:
+    results: dict[str, list[tuple[bool, str]]] = {"alice": [], "erin": []}
+
+    async def one(name: str) -> None:
+        results[name].append(await call_as(shared, {"x-jira-authorization": basic(name)}, "jira_get_issue",
+                                           {"issue_key": "OPS-1"}))
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(6):
+            tasks.start_soon(one, "alice")
+            tasks.start_soon(one, "erin")
+    assert all(not error and "OPS-1" in text for error, text in results["alice"])
+    # erin may not see OPS: never alice's (possibly cached) copy, always Jira's 404.
+    assert all(error and "404" in text for error, text in results["erin"]), results["erin"]
+
+
+async def test_without_credentials_the_configured_one_is_not_lent(shared: str) -> None:
+    error, text = await call_as(shared, {}, "jira_get_issue", {"issue_key": "PLAT-1"})
+    assert error and "X-Jira-Authorization" in text
+
+
+async def test_malformed_credential_and_foreign_site_are_refused(shared: str) -> None:
+    error, text = await call_as(shared, {"x-jira-authorization": "Basic not-base64-secret!"}, "jira_get_issue",
+                                {"issue_key": "PLAT-1"})
+    assert error and "must be 'Basic" in text and "not-base64-secret" not in text
+    error, text = await call_as(shared, {"x-jira-authorization": basic("alice"),
+                                         "x-jira-url": "http://169.254.169.254"}, "jira_get_issue",
+                                {"issue_key": "PLAT-1"})
+    assert error and "may not contact" in text
+
+
+def test_oversized_request_body_is_refused(tmp_path: Path) -> None:
+    with serving(tmp_path, JIRAPLUG_SERVER__MAX_REQUEST_BYTES="2048") as base:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"pad": "x" * 4096}}
+        response = httpx2.post(f"{base}/mcp", json=body,
+                               headers={"accept": "application/json, text/event-stream"})
+    assert response.status_code == 413
+    assert "Traceback" not in response.text and "/work/" not in response.text
