@@ -53,6 +53,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     config.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
 
     sub.add_parser("sandbox", help="run the embedded Jira emulator (see: jiraplug sandbox --help)", add_help=False)
+    sub.add_parser("demo", help="scripted session on the embedded emulator, then what the plugins did "
+                   "(see: jiraplug demo --help)", add_help=False)
     return parser, sub
 
 
@@ -63,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jiraplug.sandbox.cli import main as sandbox_main
 
         return sandbox_main(argv[1:])
+    if argv[:1] == ["demo"]:
+        from jiraplug.demo import main as demo_main
+
+        return demo_main(argv[1:])
     parser, sub = build_parser()
     app, startup_error = _load(argv)
     if app is not None:
@@ -154,12 +160,22 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _check_jira_config(settings: Any) -> None:
-    """Fail at start-up, not at the first call, when Jira is not configured."""
+    """Fail at start-up, not at the first call, when Jira is not configured.
+
+    An HTTP server may start without a credential: its callers then bring their own.
+    """
     from jiraplug.jira.auth import auth_from_settings
+    from jiraplug.runtime import per_request_only
 
     if not settings.jira.url:
         raise StartupError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
-    auth_from_settings(settings.jira)
+    try:
+        auth_from_settings(settings.jira)
+    except StartupError:
+        if not per_request_only(settings):
+            raise
+        print("jiraplug: no Jira credential configured: every call must carry X-Jira-Authorization",
+              file=sys.stderr)
 
 
 def _url_host(host: str) -> str:
