@@ -32,15 +32,19 @@ _listener: contextvars.ContextVar[StageListener | None] = contextvars.ContextVar
 
 
 @contextmanager
-def stage(name: str, **attributes: Any) -> Iterator[None]:
-    """Time the block as stage ``name`` of the current tool call (if anyone listens)."""
+def stage(name: str, **attributes: Any) -> Iterator[dict[str, Any]]:
+    """Time the block as stage ``name`` of the current tool call (if anyone listens).
+
+    Yields the stage's attributes, so the block can add what it learns on the way
+    (``with stage(CACHE_LOOKUP) as found: found["hit"] = True``).
+    """
     listener = _listener.get()
     if listener is None:
-        yield
+        yield attributes
         return
     started = time.perf_counter()
     try:
-        yield
+        yield attributes
     finally:
         listener(name, time.perf_counter() - started, attributes)
 

@@ -184,9 +184,9 @@ class ResponseCache:
             self._miss(layer)
             self._mark_span(False, layer, info.operation)
             return await self._lead(key, layer, request, info, send, register=False)
-        with stage(CACHE_LOOKUP, layer=layer):
+        with stage(CACHE_LOOKUP, layer=layer) as lookup:
             entry = await self.store.get(layer, key)
-            hit = entry is not None
+            hit = lookup["hit"] = entry is not None
             if hit:
                 self._hit(layer)
                 response = await self._replay(entry.value, request, "hit", stored_at=entry.stored_at)
