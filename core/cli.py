@@ -7,6 +7,7 @@ non-zero exit status, without a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -138,25 +139,42 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         from jiraplug.server import build_server
 
         mcp = build_server(app.settings, app.plugins)
-        if server.transport == "http":
-            from jiraplug.http import check_exposure, serve_http
+        # SIGTERM is a requested stop: unwind normally (telemetry flushed, sandbox stopped) and exit 0.
+        # Over HTTP, uvicorn handles it first (in-flight calls finish, new connections are refused)
+        # and then re-raises it, which lands here instead of killing the process before the flush.
+        signal.signal(signal.SIGTERM, _terminate)
+        terminated_stdio = False
+        try:
+            if server.transport == "http":
+                from jiraplug.http import check_exposure, serve_http
 
-            check_exposure(server)
-            print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
-            anyio.run(serve_http, mcp, server)
-        else:
-            # Turn SIGTERM into a normal exit so telemetry is flushed and the sandbox stops.
-            signal.signal(signal.SIGTERM, _interrupt)
-            anyio.run(mcp.run_stdio_async)
+                check_exposure(server)
+                print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
+                anyio.run(serve_http, mcp, server)
+            else:
+                anyio.run(mcp.run_stdio_async)
+        except _Terminated:
+            terminated_stdio = server.transport != "http"
     finally:
         tel.shutdown()
         if sandbox is not None:
             sandbox.stop()
+    if terminated_stdio:
+        # The stdin reader is a worker thread blocked in read(); the interpreter would wait for it
+        # until the client closes the pipe. Everything is flushed and stopped: leave now.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # the client may have closed its end
+                stream.flush()
+        os._exit(0)
     return 0
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: a graceful stop (a KeyboardInterrupt, so asyncio unwinds the same way)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated
 
 
 def _check_jira_config(settings: Any) -> None:

@@ -18,6 +18,7 @@ from jiraplug.errors import StartupError
 from jiraplug.settings import LOOPBACK_HOSTS, ServerSettings
 
 MCP_PATH = "/mcp"
+GRACEFUL_SHUTDOWN_SECONDS = 10  # on SIGTERM, how long calls in flight may take to finish
 
 
 def is_loopback(host: str) -> bool:
@@ -103,9 +104,12 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
     """Run uvicorn until interrupted (SIGINT/SIGTERM stop it gracefully)."""
     import uvicorn
 
-    app = build_http_app(mcp, server)
+    from jiraplug.drain import InFlight, serve_draining
+
+    app = InFlight(build_http_app(mcp, server))
     config = uvicorn.Config(
         app, host=server.host, port=server.port, log_level=server.log_level.lower(), access_log=False,
-        server_header=False, timeout_graceful_shutdown=10,
+        server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    await uvicorn.Server(config).serve()
+    # In-flight calls keep their SSE stream until they finish (see jiraplug.drain).
+    await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS)

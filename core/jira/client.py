@@ -286,14 +286,21 @@ class JiraClient:
         method = method.upper()
         read_only = method == "GET" if read_only is None else read_only
         idempotent = (method in {"GET", "PUT", "DELETE"} or read_only) if idempotent is None else idempotent
-        request = self._http.build_request(
-            method,
-            url,
-            params={k: v for k, v in (params or {}).items() if v is not None},
-            json=json_body,
-            files=files,
-            headers={"Authorization": self.auth.header, "Accept": accept, **(headers or {})},
-        )
+        what = f"{operation} {subject}" if subject else operation
+        try:
+            request = self._http.build_request(
+                method,
+                url,
+                params={k: v for k, v in (params or {}).items() if v is not None},
+                json=json_body,
+                files=files,
+                headers={"Authorization": self.auth.header, "Accept": accept, **(headers or {})},
+            )
+        except httpx2.InvalidURL as exc:  # e.g. a query parameter too long for a URL
+            raise JiraError(f"cannot send {what}: {exc}; shorten the arguments", status=400) from None
+        except UnicodeEncodeError:  # lone surrogates cannot be encoded as UTF-8
+            raise JiraError(f"cannot send {what}: the text contains unpaired surrogate characters",
+                            status=400) from None
         request.extensions[EXTENSION_KEY] = RequestInfo(
             operation=operation,
             idempotent=idempotent,
@@ -304,7 +311,6 @@ class JiraClient:
         )
         if body_limit is not None:
             request.extensions[BODY_LIMIT_KEY] = body_limit
-        what = f"{operation} {subject}" if subject else operation
         try:
             response = await self._send(request)
         except httpx2.HTTPError as exc:

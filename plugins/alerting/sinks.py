@@ -205,6 +205,20 @@ class _Retryable(WebhookError):
     pass
 
 
+class _HideWebhookUrl(logging.Filter):
+    """httpx2 logs each request's full URL at INFO; a webhook URL may hold a token in its path or query."""
+
+    def __init__(self, url: str, shown: str) -> None:
+        super().__init__()
+        self._urls = {url, str(httpx2.URL(url))}
+        self._shown = shown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(str(arg) in self._urls for arg in record.args):
+            record.args = tuple(self._shown if str(arg) in self._urls else arg for arg in record.args)
+        return True
+
+
 class Webhook:
     """POSTs each alert change as JSON; retries network errors, 429 and 5xx with backoff."""
 
@@ -224,6 +238,8 @@ class Webhook:
         if token:
             headers["authorization"] = f"Bearer {token}"
         self._http = httpx2.AsyncClient(timeout=timeout, headers=headers, follow_redirects=False)
+        self._log_filter = _HideWebhookUrl(url, f"{self.target}/<webhook path hidden>")
+        logging.getLogger("httpx2").addFilter(self._log_filter)
         self._retries = retries
         self._backoff = backoff
         self._sleep = sleep
@@ -260,6 +276,7 @@ class Webhook:
             raise WebhookError(f"{self.target} refused the alert: HTTP {response.status_code}")
 
     async def aclose(self) -> None:
+        logging.getLogger("httpx2").removeFilter(self._log_filter)
         await self._http.aclose()
 
 

@@ -177,17 +177,18 @@ def _read_upload(root: Path | None, path: str, cap: int) -> tuple[Path, bytes]:
             "send the file as content_base64 instead"
         )
     base = Path(root).expanduser().resolve()
-    candidate = Path(path).expanduser()
-    candidate = candidate if candidate.is_absolute() else base / candidate
     try:
+        candidate = Path(path).expanduser()
+        candidate = candidate if candidate.is_absolute() else base / candidate
         # resolve() follows every symlink, so a link inside the folder pointing out of it is caught below.
         real = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the path
         raise UserFacingError(f"no file {path!r} in the upload folder") from None
     if not real.is_relative_to(base):
         raise UserFacingError(f"{path!r} is outside the upload folder; only files inside it may be uploaded")
     try:
-        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (a regular file ignores the flag).
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise UserFacingError(f"cannot read {path!r}: {exc.strerror}") from None
     info = os.fstat(fd)
