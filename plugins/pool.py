@@ -64,7 +64,9 @@ class PoolSettings(BaseModel):
         default=None, ge=1, description="Concurrent requests per host (none: only max_connections)"
     )
     max_keepalive_connections: int = Field(default=20, ge=0, description="Idle connections kept for reuse")
-    keepalive_expiry_seconds: float = Field(default=15.0, ge=0, description="How long an idle connection is kept")
+    # Under the 5 s idle timeout common to servers (uvicorn, many proxies): reusing a connection the
+    # server is closing turns a write into an ambiguous failure.
+    keepalive_expiry_seconds: float = Field(default=4.0, ge=0, description="How long an idle connection is kept")
     connect_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout to open a connection")
     read_timeout_seconds: float | None = Field(
         default=None, gt=0, description="Timeout between bytes of an answer (none: [jira] timeout_seconds)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import time
 from typing import Any
 
 from jiraplug.sandbox.auth import authenticate, unauthorized
@@ -54,12 +55,13 @@ class RequestLogMiddleware:
             return
         status = 0
         logged = False
+        arrived = time.monotonic()  # before the app and the latency knob run
 
         def record() -> None:
             nonlocal logged
             if not logged:
                 logged = True
-                self.ctx.log.append(RequestRecord(scope["method"], scope["path"], status))
+                self.ctx.log.append(RequestRecord(scope["method"], scope["path"], status, arrived))
 
         async def logging_send(message: Message) -> None:
             nonlocal status

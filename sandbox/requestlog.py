@@ -3,18 +3,44 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple, overload
 
 __all__ = ["RequestRecord", "RequestLog"]
 
 
-class RequestRecord(NamedTuple):
-    """One served request. ``status`` is 0 when the connection was dropped on purpose."""
-
+class _Served(NamedTuple):
     method: str
     path: str
     status: int
+
+
+class RequestRecord(_Served):
+    """One served request. ``status`` is 0 when the connection was dropped on purpose.
+
+    ``arrived`` is the :func:`time.monotonic` instant the request reached the sandbox, taken
+    before the app (and the latency knob) ran, so records can be placed on one clock with a
+    client's own timings (e.g. "did this request arrive after the restart?"). It defaults to
+    the moment the record is made. It is metadata: a record is still the tuple
+    ``(method, path, status)`` and compares equal to one, whatever its arrival time.
+    """
+
+    arrived: float
+
+    def __new__(cls, method: str, path: str, status: int, arrived: float | None = None) -> RequestRecord:
+        record = super().__new__(cls, method, path, status)
+        # A NamedTuple keeps fields in the tuple; an attribute keeps equality and unpacking 3-wide.
+        record.arrived = time.monotonic() if arrived is None else float(arrived)
+        return record
+
+    def _replace(self, **changes: object) -> RequestRecord:  # type: ignore[override]
+        arrived = changes.pop("arrived", self.arrived)
+        return RequestRecord(*super()._replace(**changes), arrived=arrived)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return (f"RequestRecord(method={self.method!r}, path={self.path!r}, status={self.status!r}, "
+                f"arrived={self.arrived!r})")
 
 
 class RequestLog(Sequence[RequestRecord]):
