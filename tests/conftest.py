@@ -93,3 +93,13 @@ def otel_memory() -> MemoryTelemetry:
         _memory_telemetry = MemoryTelemetry()
     _memory_telemetry.clear()
     return _memory_telemetry
+
+
+def missing_shared_input(reason: str) -> None:
+    """Skip a test whose input from ../shared is absent; in CI, where shared/ is laid beside
+    the clone, fail instead, so that contract checks cannot pass by not running."""
+    import os
+
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI=true: shared/ must be beside the checkout)")
+    pytest.skip(reason)

@@ -48,7 +48,9 @@ _DC_FILE = re.compile(r"/secure/attachment/\d+/[^/]+$")
 def require_specs() -> Path:
     """The specs folder, or skip the calling test with the reason."""
     if not (SPECS / CLOUD_PLATFORM).is_file():
-        pytest.skip(f"Atlassian specs not found at {SPECS} (see SOURCES.md there)")
+        from tests.conftest import missing_shared_input
+
+        missing_shared_input(f"Atlassian specs not found at {SPECS} (see SOURCES.md there)")
     return SPECS
 
 

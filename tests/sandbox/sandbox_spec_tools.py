@@ -23,7 +23,9 @@ ADF_SCHEMA = "adf-schema-v1-full.json"
 def spec_path(name: str) -> Path:
     path = SPEC_DIR.resolve() / name
     if not path.is_file():
-        pytest.skip(f"spec {name} not found in {SPEC_DIR.resolve()} (contract checks need ../shared/specs)")
+        from tests.conftest import missing_shared_input
+
+        missing_shared_input(f"spec {name} not found in {SPEC_DIR.resolve()} (contract checks need ../shared/specs)")
     return path
 
 
