@@ -17,6 +17,8 @@ from jiraplug.jira.markup.nodes import plain_text
 from tests.markup.adf_schema import adf_errors, require_schema
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Schema validation (jsonschema over the large ADF schema) costs ~50 ms a document.
+SCHEMA_SETTINGS = settings(SETTINGS, max_examples=60)
 
 # ---------------------------------------------------------------------------- Markdown
 
@@ -83,7 +85,7 @@ def _md_round(markdown: str) -> str:
     return adf_to_markdown(markdown_to_adf(markdown))
 
 
-@SETTINGS
+@SCHEMA_SETTINGS
 @given(MARKDOWN)
 def test_markdown_to_adf_always_validates_against_the_schema(markdown: str) -> None:
     require_schema()
@@ -125,7 +127,7 @@ def test_wiki_markdown_wiki_is_stable_after_one_pass(wiki: str) -> None:
     assert markdown_to_wiki(wiki_to_markdown(once)) == once
 
 
-@SETTINGS
+@SCHEMA_SETTINGS
 @given(st.lists(WIKI_SOUP, max_size=40).map("".join))
 def test_wiki_to_markdown_output_converts_to_valid_adf(wiki: str) -> None:
     require_schema()
@@ -228,7 +230,7 @@ JUNK = st.recursive(
 )
 
 
-@SETTINGS
+@SCHEMA_SETTINGS
 @given(ANY_ADF)
 def test_adf_markdown_adf_is_stable_and_valid(doc: dict[str, Any]) -> None:
     once = adf_to_markdown(doc)

@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 from jiraplug.jira.markup.inline_tree import ATOM_TYPES
-from jiraplug.jira.markup.md_inline import InlineRenderer, escape_text, link_destination
+from jiraplug.jira.markup.md_inline import InlineRenderer
 from jiraplug.jira.markup.nodes import attrs, children, kind, media_label, plain_text, safe_href
+from jiraplug.jira.markup.schema_fit import fit
 
 PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
 
@@ -32,6 +33,7 @@ _LINE_START = re.compile(
     )""",
     re.VERBOSE,
 )
+_INTERRUPTS = re.compile(r"^(?:[-+*]|1[.)])[ \t]+\S")
 _LIST_MARKER = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
 
@@ -53,7 +55,7 @@ def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
     if not isinstance(doc, dict):
         return ""
     nodes = children(doc) if kind(doc) == "doc" else [doc]
-    return _Blocks().render(nodes).strip("\n")
+    return _Blocks().render(_normalise(nodes)).strip("\n")
 
 
 def _parse_json(text: str) -> dict[str, Any] | None:
@@ -72,9 +74,23 @@ class _Blocks:
 
     def __init__(self) -> None:
         self.inline = InlineRenderer()
+        # The ADF container we are inside ("blockquote", "panel", "listItem"): its content
+        # is first degraded the way the Markdown parser will degrade it, so that what we
+        # write reads back unchanged.
+        self.container: str | None = None
+
+    def within(self, container: str, nodes: list[Any], **options: Any) -> str:
+        """Render ``nodes`` as the content of a ``container`` node."""
+        outer, self.container = self.container, container
+        try:
+            return self.render(nodes, **options)
+        finally:
+            self.container = outer
 
     def render(self, nodes: list[Any], *, tight: bool = False) -> str:
         """Render block ``nodes``; ``tight`` keeps a list right under the paragraph before it."""
+        if self.container is not None:
+            nodes = fit([n for n in nodes if isinstance(n, dict)], self.container, keep_unknown=True)
         out: list[str] = []
         previous_list: tuple[str, str] | None = None  # (list family, marker char) of the previous block
         previous_paragraph = False
@@ -89,8 +105,9 @@ class _Blocks:
                 same = previous_list is not None and previous_list[0] == family
                 text, marker = self.list_block(group, alternate=previous_list[1] if same and previous_list else None)
                 previous_list, is_paragraph = (family, marker), False
-                # A list may interrupt a paragraph only if it is a bullet list or starts at 1.
-                if tight and previous_paragraph and (family == "bullet" or re.match(r"1[.)] ", text)):
+                # A list may interrupt a paragraph only if it is a bullet list or starts at 1
+                # (and not with an empty item: "a\n-" would make "a" a heading).
+                if tight and previous_paragraph and _INTERRUPTS.match(text):
                     joiner = "\n"
             else:
                 text = self.block(group)
@@ -111,41 +128,25 @@ class _Blocks:
         if k == "codeBlock":
             return code_block(plain_text(content), a.get("language"))
         if k == "blockquote":
-            return quote(self.render(content))
+            return quote(self.within("blockquote", content))
         if k == "panel":
             marker = PANEL_MARKERS.get(str(a.get("panelType")), "NOTE")
-            body = self.render(content)
+            content = fit([c for c in content if isinstance(c, dict)], "panel", keep_unknown=True)
+            content = [c for c in content if self.within("panel", [c])]  # blocks that show nothing are dropped
+            body = self.within("panel", content)
             if not body:
                 return quote(f"[!{marker}]")
             # Only a paragraph may follow the marker line directly: "---" would turn the
             # marker into a heading, a table would take it as its header row.
             first = next((c for c in content if isinstance(c, dict)), None)
-            gap = "\n" if kind(first) == "paragraph" and self.paragraph(first) else "\n\n"
+            gap = "\n" if kind(first) == "paragraph" else "\n\n"
             return quote(f"[!{marker}]{gap}{body}")
         if k == "rule":
             return "---"
         if k == "table":
             return self.table(node)
-        if k in ("mediaSingle", "mediaGroup"):
-            labels = [escape_text(media_label(m)) for m in content if kind(m) == "media"]
-            captions = [escape_text(plain_text(c)) for c in content if kind(c) == "caption" and plain_text(c)]
-            return "\\\n".join(labels + captions) or escape_text(media_label(node))
-        if k == "media":
-            return escape_text(media_label(node))
-        if k in ("expand", "nestedExpand"):
-            title = a.get("title")
-            head = f"**{escape_text(str(title))}**" if isinstance(title, str) and title.strip() else ""
-            return "\n\n".join(p for p in (head, self.render(content)) if p)
-        if k in ("blockCard", "embedCard"):
-            url = safe_href(a.get("url"))
-            return f"<{url}>" if url and " " not in url else escape_text(url or f"[{k}]")
-        if k in ("extension", "bodiedExtension", "syncBlock", "bodiedSyncBlock") and not content:
-            text = a.get("text") or f"[extension: {a.get('extensionKey') or a.get('resourceId') or k}]"
-            return escape_text(str(text))
-        if content:  # layoutSection, layoutColumn, bodiedExtension, anything new: keep its content
-            return self.render(content)
-        text = plain_text(node)
-        return escape_text(text) if text else escape_text(f"[{k or 'unknown'}]")
+        # Anything else was turned into paragraphs by _normalise; this is a last resort.
+        return self.paragraph({"type": "paragraph", "content": [_text(plain_text(node) or f"[{k or 'unknown'}]")]})
 
     def paragraph(self, node: dict[str, Any]) -> str:
         return escape_lines(self.inline.render(children(node)))
@@ -197,7 +198,7 @@ class _Blocks:
             return ""
         if kind(item) != "listItem" and not children(item):
             return self.block(item)
-        return self.render(children(item), tight=True)
+        return self.within("listItem", children(item), tight=True)
 
     def table(self, node: dict[str, Any]) -> str:
         rows = [r for r in children(node) if isinstance(r, dict)]
@@ -222,17 +223,98 @@ class _Blocks:
         return "\n".join(lines)
 
     def _cell(self, cell: Any) -> str:
-        renderer = InlineRenderer(table=True)
-        parts: list[str] = []
+        # A Markdown cell holds one line of inline content: blocks are joined by <br>,
+        # and blocks that are not text (code, lists...) give their text.
+        inline: list[Any] = []
         for block in _group_inline(children(cell)):
             if isinstance(block, list):
-                parts.append(renderer.render(block))
+                part = block
             elif kind(block) in ("paragraph", "heading"):
-                parts.append(renderer.render(children(block)))
+                part = children(block)
             else:
-                text = plain_text(block).strip("\n")
-                parts.extend(escape_text(line, in_table=True) for line in text.split("\n"))
-        return "<br>".join(p.strip(" \t") for p in parts if p.strip(" \t"))
+                part = _joined([_text(line) for line in plain_text(block).split("\n") if line.strip()])
+            if part:
+                if inline:
+                    inline.append({"type": "hardBreak"})
+                inline.extend(part)
+        return InlineRenderer(table=True).render(inline)
+
+
+_LEAF_BLOCKS = frozenset({"paragraph", "heading", "codeBlock", "rule"})
+_CONTAINERS = frozenset({"blockquote", "panel", "table"}) | _LIST_TYPES
+
+
+def _normalise(nodes: list[Any]) -> list[Any]:
+    """Rewrite blocks Markdown has no form for into ones it has, keeping their text.
+
+    Wrappers (expand, layouts, bodied extensions, unknown containers) give way to their
+    content, an expand's title becoming a bold paragraph; media, cards and extensions
+    become paragraphs holding a placeholder or a link. The result reads back unchanged.
+    """
+    out: list[Any] = []
+    for node in nodes:
+        k = kind(node)
+        if not isinstance(node, dict) or k in _INLINE_TYPES or k in _LEAF_BLOCKS:
+            out.append(node)
+            continue
+        content = children(node)
+        if k in ("blockquote", "panel"):
+            out.append({**node, "content": _normalise(content)})
+            continue
+        if k in _CONTAINERS:  # lists and tables
+            out.append({**node, "content": [_normalise_child(c) for c in content]})
+            continue
+        a = attrs(node)
+        if k in ("expand", "nestedExpand"):
+            title = a.get("title")
+            if isinstance(title, str) and title.strip():
+                out.append(_para(_text(title.strip(), {"type": "strong"})))
+            out.extend(_normalise(content))
+        elif k in ("mediaSingle", "mediaGroup", "media"):
+            media = [m for m in content if kind(m) == "media"] or [node]
+            captions = [plain_text(c) for c in content if kind(c) == "caption" and plain_text(c)]
+            labels = [_text(media_label(m)) for m in media] + [_text(c) for c in captions]
+            out.append(_para(*_joined(labels)))
+        elif k in ("blockCard", "embedCard"):
+            url = safe_href(a.get("url"))
+            out.append(_para(_text(url, {"type": "link", "attrs": {"href": url}}) if url else _text(f"[{k}]")))
+        elif not content:  # extension, syncBlock, anything new without content
+            text = a.get("text") or (f"[extension: {a.get('extensionKey')}]" if a.get("extensionKey") else "")
+            out.append(_para(_text(str(text or plain_text(node) or f"[{k or 'unknown'}]"))))
+        elif _is_inline_only(content):
+            out.append(_para(*content))
+        else:
+            out.extend(_normalise(content))
+    return out
+
+
+def _normalise_child(node: Any) -> Any:
+    """A list item, table row or cell with its block content normalised."""
+    k = kind(node)
+    if k in ("listItem", "tableCell", "tableHeader"):
+        return {**node, "content": _normalise(children(node))}
+    if k == "tableRow":
+        return {**node, "content": [_normalise_child(c) for c in children(node)]}
+    if k in _LIST_TYPES or k in ("blockquote", "panel"):
+        return _normalise([node])[0]
+    return node
+
+
+def _text(value: str, *marks: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "text", "text": value, "marks": list(marks)} if marks else {"type": "text", "text": value}
+
+
+def _para(*content: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "paragraph", "content": list(content)}
+
+
+def _joined(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for node in nodes:
+        if out:
+            out.append({"type": "hardBreak"})
+        out.append(node)
+    return out
 
 
 def _list_family(k: str) -> str:
@@ -312,4 +394,4 @@ def _hang(prefix: str, body: str, indent: int) -> str:
     return head + "\n" + _indent(rest, " " * indent)
 
 
-__all__ = ["adf_to_markdown", "code_block", "escape_lines", "quote", "PANEL_MARKERS", "link_destination"]
+__all__ = ["adf_to_markdown", "code_block", "escape_lines", "quote", "PANEL_MARKERS"]

@@ -19,7 +19,7 @@ from typing import Any
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from jiraplug.jira.markup.md_parser import markdown_parser
+from jiraplug.jira.markup.md_parser import autolink, markdown_parser
 from jiraplug.jira.markup.nodes import Node, merge_text, safe_href, text_node, tidy_lines
 from jiraplug.jira.markup.schema_fit import fit
 
@@ -39,10 +39,6 @@ _TAG_MARKS: dict[str, dict[str, Any]] = {
 }
 _TOKEN_MARKS = {"strong": {"type": "strong"}, "em": {"type": "em"}, "s": {"type": "strike"}}
 _MENTION_SCHEMES = ("accountid:", "user:")
-# Bare URLs in text become links. Matched on the parsed text (after escapes are undone),
-# not on the source, so escaping can never change what a URL covers.
-_BARE_URL = re.compile(r"(?<![\w@/.])(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
-_URL_TAIL = ".,:;!?*_~'\")]"
 
 
 def markdown_to_adf(markdown: str) -> dict[str, Any]:
@@ -138,13 +134,13 @@ def _code_block(text: str, info: str) -> Node:
 def _literal_paragraph(text: str) -> Node:
     """Raw text (an HTML block, say) as a paragraph, line breaks kept, nothing interpreted."""
     content: list[Node] = []
-    lines = [line.strip(" \t") for line in text.strip("\n").split("\n")]
+    lines = [line.strip(" \t") for line in text.strip().split("\n")]
     for i, line in enumerate(lines):
         if i:
             content.append({"type": "hardBreak"})
         if line:
             content.append(text_node(line))
-    return {"type": "paragraph", "content": _autolink(tidy_lines(content))}
+    return {"type": "paragraph", "content": autolink(tidy_lines(content))}
 
 
 class _Inline:
@@ -196,7 +192,7 @@ class _Inline:
                 self._image(out, token, marks)
             elif t == "html_inline":
                 self._html(out, token.content, marks, paired.get(index))
-        return _autolink(tidy_lines(merge_text(out)))
+        return autolink(tidy_lines(merge_text(out)))
 
     def _text(self, out: list[Node], text: str, marks: list[dict[str, Any]]) -> None:
         if text:
@@ -253,37 +249,6 @@ class _Inline:
                 marks.append(dict(_TAG_MARKS[name]))
         else:
             self._text(out, html, marks)  # not ours: literal text, never HTML
-
-
-def _autolink(nodes: list[Node]) -> list[Node]:
-    """Give bare URLs in plain text (not code, not already linked) a link mark."""
-    out: list[Node] = []
-    for node in nodes:
-        marks = node.get("marks") or []
-        if node.get("type") != "text" or any(m["type"] in ("link", "code") for m in marks):
-            out.append(node)
-            continue
-        text = node["text"]
-        at = 0
-        for match in _BARE_URL.finditer(text):
-            url = _trim_url(match.group())
-            if "." not in url.split("//", 1)[-1]:
-                continue
-            href = markdown_parser().normalizeLink(url if "://" in url else "http://" + url)
-            out.append(text_node(text[at : match.start()], marks))
-            out.append(text_node(url, [*marks, {"type": "link", "attrs": {"href": href}}]))
-            at = match.start() + len(url)
-        out.append(text_node(text[at:], marks))
-    return merge_text(out)
-
-
-def _trim_url(url: str) -> str:
-    """Drop trailing punctuation that ends the sentence rather than the URL (GFM's rule)."""
-    while url and url[-1] in _URL_TAIL:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
 
 
 def _paired_tags(tokens: list[Token]) -> dict[int, bool]:

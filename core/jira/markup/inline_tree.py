@@ -68,10 +68,22 @@ def build_inline(nodes: Iterable[Any], keep: frozenset[str], hoist: frozenset[st
     items: list[tuple[Leaf, tuple[MarkKey, ...]]] = []
     registry: dict[MarkKey, dict[str, Any]] = {}
     _flatten(nodes, keep, items, registry)
-    items = _merge([item for item in items if item[0].kind != "text" or item[0].value])
+    items = _tidy(_merge([item for item in items if item[0].kind != "text" or item[0].value]))
     if hoist:
         items = _merge(_hoist(items, {k for k, m in registry.items() if m.get("type") in hoist}))
     return _nest(items, registry)
+
+
+def unwrap_inline(nodes: Iterable[Any]) -> list[Any]:
+    """``nodes`` with unknown wrappers (and blocks misplaced inline) replaced by their content."""
+    out: list[Any] = []
+    for node in nodes:
+        k = kind(node)
+        if isinstance(node, dict) and k not in ATOM_TYPES and k not in ("text", "hardBreak") and children(node):
+            out.extend(unwrap_inline(children(node)))
+        else:
+            out.append(node)
+    return out
 
 
 def _mark_key(mark: dict[str, Any]) -> MarkKey:
@@ -96,19 +108,29 @@ def _flatten(
                 continue
             keys, code = _keys(node, keep, registry)
             if code:
-                items.append((Leaf("code", text), keys))
+                # ADF lets code text carry only a link; other marks are dropped, as Jira does.
+                links = tuple(k for k in keys if registry[k].get("type") == "link")
+                items.append((Leaf("code", text), links))
                 continue
             lines = text.split("\n")
             for i, line in enumerate(lines):
                 if i:
-                    items.append((Leaf("break"), keys))
+                    items.append((Leaf("break"), ()))  # ADF line breaks carry no marks
                 if line:
                     items.append((Leaf("text", line), keys))
         elif k == "hardBreak":
             items.append((Leaf("break"), ()))
-        elif k in ("mention", "inlineCard"):
+        elif k == "mention":
             keys, _ = _keys(node, keep & {"link"}, registry)
             items.append((Leaf("atom", node=node), keys))
+        elif k == "inlineCard":
+            # A smart link is a link whose text is its URL.
+            url = safe_href(attrs(node).get("url"))
+            if url is None:
+                items.append((Leaf("text", "[link]"), ()))
+                continue
+            keys, _ = _keys({"marks": [{"type": "link", "attrs": {"href": url}}]}, keep & {"link"}, registry)
+            items.append((Leaf("text", url), keys))
         elif k not in ATOM_TYPES and children(node):
             # An unknown wrapper (or a block misplaced inline): keep what it holds.
             _flatten(children(node), keep, items, registry)
@@ -180,6 +202,37 @@ def _nest(items: list[tuple[Leaf, tuple[MarkKey, ...]]], registry: dict[MarkKey,
             stack.append((key, span))
         (stack[-1][1].children if stack else root).append(leaf)
     return root
+
+
+def _tidy(items: list[tuple[Leaf, tuple[MarkKey, ...]]]) -> list[tuple[Leaf, tuple[MarkKey, ...]]]:
+    """Drop line breaks at the ends and spaces at the ends and around breaks (they do not
+    show, and neither Markdown nor wiki markup can keep them)."""
+    while True:
+        while items and items[-1][0].kind == "break":
+            items = items[:-1]
+        while items and items[0][0].kind == "break":
+            items = items[1:]
+        out: list[tuple[Leaf, tuple[MarkKey, ...]]] = []
+        for i, (leaf, keys) in enumerate(items):
+            if leaf.kind == "text":
+                text = leaf.value
+                # At the very ends any whitespace goes (Markdown strips a paragraph), next
+                # to a line break only spaces and tabs do.
+                if i + 1 == len(items):
+                    text = text.rstrip()
+                elif items[i + 1][0].kind == "break":
+                    text = text.rstrip(" \t")
+                if i == 0:
+                    text = text.lstrip()
+                elif items[i - 1][0].kind == "break":
+                    text = text.lstrip(" \t")
+                if not text:
+                    continue
+                leaf = Leaf("text", text) if text != leaf.value else leaf
+            out.append((leaf, keys))
+        if len(out) == len(items):
+            return out
+        items = out
 
 
 def _hoist(items: list[tuple[Leaf, tuple[MarkKey, ...]]], hoisted: set[MarkKey]) -> list[tuple[Leaf, tuple[MarkKey, ...]]]:

@@ -14,8 +14,8 @@ from typing import Any
 
 from markdown_it.common.utils import isMdAsciiPunct, isPunctChar
 
-from jiraplug.jira.markup.md_parser import markdown_parser
-from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space
+from jiraplug.jira.markup.md_parser import autolink, markdown_parser
+from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space, unwrap_inline
 from jiraplug.jira.markup.nodes import atom_text, attrs, kind, safe_href
 
 MD_MARKS = frozenset({"link", "strong", "em", "strike", "underline", "subsup", "code"})
@@ -27,7 +27,7 @@ _TAGS = {"strong": "strong", "em": "em", "strike": "del", "underline": "u"}
 _PUNCT = "\x00"
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
-_SPECIAL = re.compile(r"[\\`\[\]*_~<&!|]")
+_SPECIAL = re.compile(r"[\\`\[\]*_~<&!]")
 _AUTOLINK = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^\s<>\x00-\x1f]*$")
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$")
 _ASCII_PUNCT = frozenset(chr(c) for c in range(128) if isMdAsciiPunct(c))
@@ -38,9 +38,7 @@ def is_punct(ch: str | None) -> bool:
     return ch is not None and (ch == _PUNCT or isMdAsciiPunct(ord(ch)) or isPunctChar(ch))
 
 
-def escape_text(
-    text: str, *, in_label: bool = False, in_table: bool = False, prev: str | None = None, nxt: str | None = None
-) -> str:
+def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, nxt: str | None = None) -> str:
     """Escape ``text`` so that Markdown reads it back literally.
 
     ``prev``/``nxt`` are the characters rendered around ``text`` (``None`` when unknown:
@@ -77,26 +75,28 @@ def escape_text(
             escape = after is None or after.isalpha() or after in "/!?"
         elif ch == "&":
             escape = _ENTITY.match(text, i) is not None
-        elif ch == "!":
+        else:  # "!"
             escape = after in (None, "[")
-        else:  # "|"
-            escape = in_table
         return "\\" + ch if escape else ch
 
     return _SPECIAL.sub(fix, text)
 
 
-def code_span(text: str, *, in_table: bool = False) -> str:
+def code_span(text: str) -> str:
     """Render ``text`` as an inline code span (backtick fence longer than any run inside)."""
     text = text.replace("\r\n", " ").replace("\n", " ")
-    if in_table:
-        text = text.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = ""
     if text.startswith("`") or text.endswith("`") or (text[:1] == " " and text[-1:] == " " and text.strip(" ")):
         pad = " "
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def table_cell(markdown: str) -> str:
+    """Inline Markdown as a table cell's source: GFM splits cells at every "|" not right
+    after a backslash (and drops that backslash) before it parses anything inline."""
+    return markdown.replace("|", "\\|")
 
 
 def link_destination(href: str) -> str:
@@ -111,14 +111,14 @@ def _escape_entities(text: str) -> str:
     return _ENTITY.sub(lambda m: "\\" + m.group(), text)
 
 
-def mention_markdown(node: dict[str, Any], *, in_table: bool = False) -> str:
+def mention_markdown(node: dict[str, Any]) -> str:
     """A mention as ``@[Display Name](accountid:ID)`` (``user:NAME`` for Data Center users)."""
     a = attrs(node)
     ident = str(a.get("id") or "")
     username = a.get("username")
     label = str(a.get("text") or "").removeprefix("@") or str(username or ident) or "someone"
     scheme = f"user:{username}" if username else f"accountid:{ident}"
-    return f"@[{escape_text(label, in_label=True, in_table=in_table)}]({link_destination(scheme)})"
+    return f"@[{escape_text(label, in_label=True)}]({link_destination(scheme)})"
 
 
 class InlineRenderer:
@@ -130,10 +130,10 @@ class InlineRenderer:
 
     def render(self, nodes: list[Any]) -> str:
         """Markdown for the inline ADF ``nodes``."""
-        tree = build_inline(nodes, MD_MARKS, _HOISTED)
+        tree = build_inline(autolink(unwrap_inline(nodes)), MD_MARKS, _HOISTED)
         out: list[str] = []
         self._emit(tree, out, prev=None, nxt=None, in_label=False)
-        return "".join(out)
+        return table_cell("".join(out)) if self.table else "".join(out)
 
     # ------------------------------------------------------------------ internals
 
@@ -144,11 +144,14 @@ class InlineRenderer:
         for i, node in enumerate(nodes):
             after = nxt
             if i + 1 < len(nodes):
-                following = fixed[i + 1]
-                after = following[0] if following else _PUNCT
+                following = nodes[i + 1]
+                if isinstance(following, Leaf) and following.kind == "text":
+                    after = following.value[0]  # escaped or not, it classifies the same
+                else:
+                    after = (fixed[i + 1] or _PUNCT)[0]
             if isinstance(node, Leaf):
                 if node.kind == "text":
-                    piece = escape_text(node.value, in_label=in_label, in_table=self.table, prev=prev, nxt=after)
+                    piece = escape_text(node.value, in_label=in_label, prev=prev, nxt=after)
                 else:
                     piece = fixed[i] or ""
             else:
@@ -159,24 +162,19 @@ class InlineRenderer:
 
     def _leaf(self, leaf: Leaf, in_label: bool) -> str:
         if leaf.kind == "code":
-            return code_span(leaf.value, in_table=self.table)
+            return code_span(leaf.value)
         if leaf.kind == "break":
             return "<br>" if self.single_line else "\n"
         node = leaf.node or {}
         k = kind(node)
         if k == "mention":
             if in_label:  # no links inside link text
-                return escape_text(str(attrs(node).get("text") or "@someone"), in_label=True, in_table=self.table)
-            return mention_markdown(node, in_table=self.table)
-        if k == "inlineCard":
-            url = safe_href(attrs(node).get("url"))
-            if url and not in_label and _AUTOLINK.match(url):
-                return f"<{url}>"
-            return escape_text(url or "[link]", in_label=in_label, in_table=self.table)
+                return escape_text(str(attrs(node).get("text") or "@someone"), in_label=True)
+            return mention_markdown(node)
         text = atom_text(node)
         if text is None:
             text = f"[{k or 'unknown'}]"
-        return escape_text(text, in_label=in_label, in_table=self.table)
+        return escape_text(text, in_label=in_label)
 
     def _span(self, span: Span, prev: str | None, nxt: str | None, in_label: bool) -> str:
         t = span.mark.get("type")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
+
+from jiraplug.jira.markup.nodes import merge_text, safe_href, text_node
 
 #: Alert marker (upper case) to ADF panel type.
 PANEL_TYPES = {
@@ -19,6 +22,8 @@ PANEL_TYPES = {
     "IMPORTANT": "note",
     "CAUTION": "error",
 }
+_BARE_URL = re.compile(r"(?<![\w@/.])(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TAIL = ".,:;!?*_~'\")]"
 _ALERT = re.compile(r"^\[!([A-Za-z]+)\][ \t]*(?:\n|$)")
 
 
@@ -49,3 +54,46 @@ def _mark_alerts(state: StateCore) -> None:
                 if not inline.content.strip():
                     del tokens[i + 1 : i + 4]  # paragraph_open, inline, paragraph_close
         i += 1
+
+
+def autolink(nodes: list[Any]) -> list[Any]:
+    """Give bare URLs in plain text (not code, not already linked) a link mark.
+
+    Matched on parsed text (escapes undone), not on the source, so escaping can never
+    change what a URL covers; the ADF reader runs it too, so its output reads back the same.
+    """
+    out: list[Any] = []
+    for node in nodes:
+        marks = node.get("marks") if isinstance(node, dict) else None
+        marks = marks if isinstance(marks, list) else []
+        if (
+            not isinstance(node, dict)
+            or node.get("type") != "text"
+            or not isinstance(node.get("text"), str)
+            or any(not isinstance(m, dict) or m.get("type") == "code" for m in marks)
+            or any(m.get("type") == "link" and safe_href((m.get("attrs") or {}).get("href")) for m in marks)
+        ):
+            out.append(node)
+            continue
+        marks = [m for m in marks if m.get("type") != "link"]  # unsafe links are dropped anyway
+        text = node["text"]
+        at = 0
+        for match in _BARE_URL.finditer(text):
+            url = trim_url(match.group())
+            if "." not in url.split("//", 1)[-1]:
+                continue
+            href = markdown_parser().normalizeLink(url if "://" in url else "http://" + url)
+            out.append(text_node(text[at : match.start()], marks))
+            out.append(text_node(url, [*marks, {"type": "link", "attrs": {"href": href}}]))
+            at = match.start() + len(url)
+        out.append(text_node(text[at:], marks))
+    return merge_text(out)
+
+
+def trim_url(url: str) -> str:
+    """Drop trailing punctuation that ends the sentence rather than the URL (GFM's rule)."""
+    while url and url[-1] in _URL_TAIL:
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        url = url[:-1]
+    return url

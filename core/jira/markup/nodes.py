@@ -83,11 +83,11 @@ def merge_text(nodes: list[Node]) -> list[Node]:
     """Drop empty text nodes and join neighbours that carry the same marks."""
     out: list[Node] = []
     for node in nodes:
-        if node.get("type") == "text":
+        if isinstance(node, dict) and node.get("type") == "text":
             if not node.get("text"):
                 continue
             prev = out[-1] if out else None
-            if prev is not None and prev.get("type") == "text" and prev.get("marks") == node.get("marks"):
+            if isinstance(prev, dict) and prev.get("type") == "text" and prev.get("marks") == node.get("marks"):
                 out[-1] = {**prev, "text": prev["text"] + node["text"]}
                 continue
         out.append(node)
@@ -110,9 +110,15 @@ def tidy_lines(nodes: list[Node]) -> list[Node]:
             if node.get("type") != "text" or any(m.get("type") == "code" for m in node.get("marks") or []):
                 continue
             text = node["text"]
-            if i + 1 == len(out) or out[i + 1].get("type") == "hardBreak":
+            # At the very ends any whitespace goes (Markdown strips a paragraph), next to a
+            # line break only spaces and tabs do.
+            if i + 1 == len(out):
+                text = text.rstrip()
+            elif out[i + 1].get("type") == "hardBreak":
                 text = text.rstrip(" \t")
-            if i == 0 or out[i - 1].get("type") == "hardBreak":
+            if i == 0:
+                text = text.lstrip()
+            elif out[i - 1].get("type") == "hardBreak":
                 text = text.lstrip(" \t")
             if text != node["text"]:
                 out[i] = {**node, "text": text}

@@ -21,19 +21,26 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-def fit(blocks: list[Node], container: str) -> list[Node]:
-    """Return ``blocks`` degraded to what a ``container`` node may hold (never empty)."""
+_KNOWN = frozenset(_LISTS | {"paragraph", "heading", "codeBlock", "rule", "blockquote", "panel", "table"})
+
+
+def fit(blocks: list[Node], container: str, *, keep_unknown: bool = False) -> list[Node]:
+    """Return ``blocks`` degraded to what a ``container`` node may hold (never empty).
+
+    With ``keep_unknown``, node types outside the ones Markdown produces are left alone
+    (the ADF reader renders them in its own tolerant way).
+    """
     allowed = ALLOWED[container]
     out: list[Node] = []
     for block in blocks:
         k = kind(block)
-        if k in allowed:
+        if k in allowed or (keep_unknown and k not in _KNOWN):
             out.append(block)
         elif k == "heading":
             if children(block):
                 out.append({"type": "paragraph", "content": [_with_strong(n) for n in children(block)]})
         elif k in ("blockquote", "panel"):
-            out.extend(fit(children(block), container))
+            out.extend(fit(children(block), container, keep_unknown=keep_unknown))
         elif k == "table":
             out.extend(_table_rows(block))
         elif k == "rule":

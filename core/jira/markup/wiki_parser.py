@@ -216,11 +216,16 @@ def _row(line: str) -> Node:
     return {"type": "tableRow", "content": cells}
 
 
-def parse_inline(text: str, marks: list[dict[str, Any]] | None = None) -> list[Node]:
-    """Parse inline wiki markup into ADF inline nodes carrying ``marks``."""
+def parse_inline(text: str) -> list[Node]:
+    """Parse a paragraph's (or cell's, heading's) inline wiki markup into ADF inline nodes."""
+    return tidy_lines(merge_text(_parse_marked(text, [])))
+
+
+def _parse_marked(text: str, marks: list[dict[str, Any]]) -> list[Node]:
+    """Inline wiki markup inside ``marks`` (a link label, a span of bold...)."""
     out: list[Node] = []
-    _Inline(text, marks or [], out).run()
-    return tidy_lines(merge_text(out))
+    _Inline(text, marks, out).run()
+    return out
 
 
 class _Inline:
@@ -321,13 +326,13 @@ class _Inline:
             token = m.group()
             end = s.find(token, m.end())
             if end > m.end():
-                self.emit(parse_inline(s[m.end() : end], [*self.marks, _MARKS[m.group(1)]]))
+                self.emit(_parse_marked(s[m.end() : end], [*self.marks, _MARKS[m.group(1)]]))
                 return end + len(token)
             return 0
         if (m := _COLOR.match(s, i)) is not None:
             end = s.find("{color}", m.end())
             if end >= 0:
-                self.emit(parse_inline(s[m.end() : end], self.marks))
+                self.emit(_parse_marked(s[m.end() : end], self.marks))
                 return end + len("{color}")
             return 0
         if (m := re.match(r"\{anchor:[^}]*\}", s[i:])) is not None:
@@ -359,9 +364,9 @@ class _Inline:
             label, url = inner[:bar], inner[bar + 1 :].split("|", 1)[0].strip()
             href = safe_href(url)
             if href is None or self.linked():
-                self.emit(parse_inline(label, self.marks))
+                self.emit(_parse_marked(label, self.marks))
             else:
-                self.emit(parse_inline(label, [*self.marks, {"type": "link", "attrs": {"href": href}}]))
+                self.emit(_parse_marked(label, [*self.marks, {"type": "link", "attrs": {"href": href}}]))
             return end + 1
         target = inner.strip()
         if re.match(r"^(?:[a-z][a-z0-9+.\-]*:|#|www\.)", target, re.I) and safe_href(target):
@@ -396,7 +401,7 @@ class _Inline:
         j = self._closer(token, i + width)
         if j < 0:
             return 0
-        self.emit(parse_inline(s[i + width : j], [*self.marks, _MARKS[token]]))
+        self.emit(_parse_marked(s[i + width : j], [*self.marks, _MARKS[token]]))
         return j + width
 
 

@@ -20,6 +20,7 @@ _HOISTED = frozenset({"strong", "em", "strike", "underline", "subsup"})
 _DELIMITER = {"strong": "*", "em": "_", "strike": "-", "underline": "+"}
 _MARK_CHARS = "*_-+^~"
 _LINE_START = re.compile(r"^(?:h[1-6](?P<dot1>\.)|bq(?P<dot2>\.)|(?P<list>[*#]+|-)(?=[ \t])|(?P<rule>-)-{3,}[ \t]*$|(?P<pipe>\|))")
+_URL_AT_END = re.compile(r"(?:(?:https?|ftp)://|mailto:)[^\s\[\]|{}<>\"\\]*$")
 _OTHER = "\x00"  # a neighbour we have not rendered yet (some markup's first character)
 
 
@@ -154,6 +155,7 @@ class InlineWriter:
     def _emit(
         self, nodes: list[Inline], out: list[str], prev: str | None, nxt: str | None, in_label: bool, open_chars: frozenset[str]
     ) -> None:
+        in_url = False  # does the text so far end inside a bare URL?
         for i, node in enumerate(nodes):
             after = nxt
             if i + 1 < len(nodes):
@@ -162,10 +164,12 @@ class InlineWriter:
             if isinstance(node, Leaf):
                 piece = self._leaf(node, prev, after, in_label, open_chars)
             else:
-                piece = self._span(node, prev, after, in_label, open_chars)
+                # Jira would read "^x^" right after a bare URL as part of the URL.
+                piece = self._span(node, _OTHER if in_url else prev, after, in_label, open_chars, braced=in_url)
             if piece:
                 out.append(piece)
                 prev = piece[-1]
+                in_url = isinstance(node, Leaf) and node.kind == "text" and _URL_AT_END.search(piece) is not None
 
     def _leaf(self, leaf: Leaf, prev: str | None, nxt: str | None, in_label: bool, open_chars: frozenset[str]) -> str:
         if leaf.kind == "text":
@@ -183,14 +187,12 @@ class InlineWriter:
                 return f"[~{a['username']}]"
             if a.get("id"):
                 return f"[~accountid:{a['id']}]"
-        if k == "inlineCard":
-            url = safe_href(a.get("url"))
-            if url and not in_label:
-                return f"[{url}]"
         text = atom_text(node) if k != "mention" else str(a.get("text") or "@someone")
         return self._text(text if text is not None else f"[{k or 'unknown'}]", prev, nxt, in_label, open_chars)
 
-    def _span(self, span: Span, prev: str | None, nxt: str | None, in_label: bool, open_chars: frozenset[str]) -> str:
+    def _span(
+        self, span: Span, prev: str | None, nxt: str | None, in_label: bool, open_chars: frozenset[str], braced: bool = False
+    ) -> str:
         t = span.mark.get("type")
         if t == "link":
             inner_parts: list[str] = []
@@ -221,7 +223,9 @@ class InlineWriter:
             and (nxt is None or not nxt.isalnum())
         )
         candidate = f"{delimiter}{inner}{delimiter}"
-        if plain and not (prev in (None, "\n") and _LINE_START.match(candidate)):  # "*# x*" would be a list
+        # At a line start "*#x*" or "----" would read as a list or a rule.
+        line_start_risk = prev in (None, "\n") and delimiter in "*-" and inner[0] in "*#-"
+        if plain and not braced and not line_start_risk:
             return candidate
         return f"{{{delimiter}}}{inner}{{{delimiter}}}"
 
