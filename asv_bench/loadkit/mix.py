@@ -17,6 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from peerbench import workload
+
 READS = ("get_issue", "search", "transitions")
 WRITES = ("comment", "worklog", "create")
 KINDS = READS + WRITES
@@ -70,22 +72,7 @@ def actors_for(users: Iterable[Any], issue_keys: Sequence[str], flavour: str = "
 
 def parse_mix(text: str) -> dict[str, float]:
     """``get_issue=40,search=20,...`` -> weights; unknown kinds or bad numbers raise ``ValueError``."""
-    mix: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, weight = part.partition("=")
-        name = name.strip()
-        if name not in KINDS:
-            raise ValueError(f"unknown call kind {name!r} in the mix; expected some of {', '.join(KINDS)}")
-        try:
-            value = float(weight)
-        except ValueError:
-            raise ValueError(f"mix entry {part!r}: expected {name}=<weight>, a number >= 0") from None
-        if value < 0:
-            raise ValueError(f"mix entry {part!r}: a weight must be >= 0")
-        mix[name] = value
-    if not mix or sum(mix.values()) <= 0:
-        raise ValueError("the mix needs at least one kind with a weight > 0")
-    return mix
+    return workload.parse_mix(text, KINDS, "--mix")
 
 
 @dataclass(frozen=True)

@@ -53,23 +53,23 @@ class Call:
         return name, arguments(self)
 
 
-def parse_mix(text: str) -> dict[str, float]:
+def parse_mix(text: str, kinds: Sequence[str] = KINDS, option: str = "--mix") -> dict[str, float]:
     """``get_issue=50,search=25,...`` -> weights; unknown kinds or bad numbers raise ``ValueError``."""
     mix: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, weight = part.partition("=")
         name = name.strip()
-        if name not in KINDS:
-            raise ValueError(f"unknown call kind {name!r} in --mix; expected some of {', '.join(KINDS)}")
+        if name not in kinds:
+            raise ValueError(f"unknown call kind {name!r} in {option}; expected some of {', '.join(kinds)}")
         try:
             value = float(weight)
         except ValueError:
-            raise ValueError(f"--mix {part!r}: expected {name}=<weight>, a number >= 0") from None
+            raise ValueError(f"{option} {part!r}: expected {name}=<weight>, a number >= 0") from None
         if value < 0:
-            raise ValueError(f"--mix {part!r}: a weight must be >= 0")
+            raise ValueError(f"{option} {part!r}: a weight must be >= 0")
         mix[name] = value
     if not mix or sum(mix.values()) <= 0:
-        raise ValueError("--mix needs at least one kind with a weight > 0")
+        raise ValueError(f"{option} needs at least one kind with a weight > 0")
     return mix
 
 
