@@ -95,6 +95,13 @@ def test_links_mentions_and_unsafe_hrefs() -> None:
     assert rendered == "[docs](<https://example.com/a b>) <https://e.x/y> @[Jane Doe](accountid:557058:abc) evil"
 
 
+def test_email_links_use_the_short_form_when_it_reads_back_the_same() -> None:
+    mail = {"type": "link", "attrs": {"href": "mailto:ops@example.com"}}
+    rendered = adf_to_markdown(doc(para(text("ops@example.com", mail), text(" or "), text("write", mail))))
+    assert rendered == "<ops@example.com> or [write](mailto:ops@example.com)"
+    assert adf_to_markdown(markdown_to_adf(rendered)) == rendered
+
+
 def test_headings_code_blocks_rules_and_breaks() -> None:
     rendered = adf_to_markdown(
         doc(

@@ -18,7 +18,7 @@ from tests.markup.adf_schema import adf_errors, require_schema
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Schema validation (jsonschema over the large ADF schema) costs ~50 ms a document.
-SCHEMA_SETTINGS = settings(SETTINGS, max_examples=60)
+SCHEMA_SETTINGS = settings(SETTINGS, max_examples=40)
 
 # ---------------------------------------------------------------------------- Markdown
 

@@ -13,15 +13,13 @@ import json
 import re
 from typing import Any
 
-from jiraplug.jira.markup.inline_tree import ATOM_TYPES
+from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, is_inline_only, joined, normalise
 from jiraplug.jira.markup.md_inline import InlineRenderer
-from jiraplug.jira.markup.nodes import attrs, children, kind, media_label, plain_text, safe_href
+from jiraplug.jira.markup.nodes import attrs, children, kind, plain_text, text_node
 from jiraplug.jira.markup.schema_fit import fit
 
 PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
 
-_INLINE_TYPES = ATOM_TYPES | {"text", "hardBreak"}
-_LIST_TYPES = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
 _LINE_START = re.compile(
     r"""^(?:
         (?P<hash>\#{1,6})(?=[ \t]|$)           # ATX heading
@@ -55,7 +53,7 @@ def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
     if not isinstance(doc, dict):
         return ""
     nodes = children(doc) if kind(doc) == "doc" else [doc]
-    return _Blocks().render(_normalise(nodes)).strip("\n")
+    return _Blocks().render(normalise(nodes)).strip("\n")
 
 
 def _parse_json(text: str) -> dict[str, Any] | None:
@@ -96,25 +94,26 @@ class _Blocks:
         previous_paragraph = False
         for group in _group_inline(nodes):
             joiner = "\n\n"
+            this_list: tuple[str, str] | None = None
             if isinstance(group, list):  # stray inline nodes at block level: one paragraph
                 text = self.paragraph({"type": "paragraph", "content": group})
-                previous_list, is_paragraph = None, True
-            elif kind(group) in _LIST_TYPES:
+                is_paragraph = True
+            elif kind(group) in LIST_TYPES:
                 # Two lists in a row must differ in marker, or Markdown merges them.
                 family = _list_family(kind(group))
                 same = previous_list is not None and previous_list[0] == family
                 text, marker = self.list_block(group, alternate=previous_list[1] if same and previous_list else None)
-                previous_list, is_paragraph = (family, marker), False
+                this_list, is_paragraph = (family, marker), False
                 # A list may interrupt a paragraph only if it is a bullet list or starts at 1
                 # (and not with an empty item: "a\n-" would make "a" a heading).
                 if tight and previous_paragraph and _INTERRUPTS.match(text):
                     joiner = "\n"
             else:
                 text = self.block(group)
-                previous_list, is_paragraph = None, kind(group) == "paragraph"
-            if text:
+                is_paragraph = kind(group) == "paragraph"
+            if text:  # a block that shows nothing does not separate its neighbours
                 out.append(joiner + text if out else text)
-                previous_paragraph = is_paragraph
+                previous_paragraph, previous_list = is_paragraph, this_list
         return "".join(out)
 
     def block(self, node: dict[str, Any]) -> str:
@@ -146,7 +145,7 @@ class _Blocks:
         if k == "table":
             return self.table(node)
         # Anything else was turned into paragraphs by _normalise; this is a last resort.
-        return self.paragraph({"type": "paragraph", "content": [_text(plain_text(node) or f"[{k or 'unknown'}]")]})
+        return self.paragraph({"type": "paragraph", "content": [text_node(plain_text(node) or f"[{k or 'unknown'}]")]})
 
     def paragraph(self, node: dict[str, Any]) -> str:
         return escape_lines(self.inline.render(children(node)))
@@ -171,7 +170,7 @@ class _Blocks:
         items: list[str] = []
         indent = 2
         for item in children(node):
-            if kind(item) in _LIST_TYPES and items:
+            if kind(item) in LIST_TYPES and items:
                 # A list directly inside a list (taskList allows it): nest it under the last item.
                 items[-1] += "\n" + _indent(self.render([item]), " " * indent)
                 continue
@@ -190,9 +189,9 @@ class _Blocks:
         return "\n".join(items), marker
 
     def _item_body(self, item: Any) -> str:
-        if kind(item) in _LIST_TYPES:
+        if kind(item) in LIST_TYPES:
             return self.render([item])
-        if kind(item) in ("taskItem", "decisionItem") or (isinstance(item, dict) and _is_inline_only(children(item))):
+        if kind(item) in ("taskItem", "decisionItem") or (isinstance(item, dict) and is_inline_only(children(item))):
             return escape_lines(self.inline.render(children(item)))
         if not isinstance(item, dict):
             return ""
@@ -232,7 +231,7 @@ class _Blocks:
             elif kind(block) in ("paragraph", "heading"):
                 part = children(block)
             else:
-                part = _joined([_text(line) for line in plain_text(block).split("\n") if line.strip()])
+                part = joined([text_node(line) for line in plain_text(block).split("\n") if line.strip()])
             if part:
                 if inline:
                     inline.append({"type": "hardBreak"})
@@ -240,96 +239,15 @@ class _Blocks:
         return InlineRenderer(table=True).render(inline)
 
 
-_LEAF_BLOCKS = frozenset({"paragraph", "heading", "codeBlock", "rule"})
-_CONTAINERS = frozenset({"blockquote", "panel", "table"}) | _LIST_TYPES
-
-
-def _normalise(nodes: list[Any]) -> list[Any]:
-    """Rewrite blocks Markdown has no form for into ones it has, keeping their text.
-
-    Wrappers (expand, layouts, bodied extensions, unknown containers) give way to their
-    content, an expand's title becoming a bold paragraph; media, cards and extensions
-    become paragraphs holding a placeholder or a link. The result reads back unchanged.
-    """
-    out: list[Any] = []
-    for node in nodes:
-        k = kind(node)
-        if not isinstance(node, dict) or k in _INLINE_TYPES or k in _LEAF_BLOCKS:
-            out.append(node)
-            continue
-        content = children(node)
-        if k in ("blockquote", "panel"):
-            out.append({**node, "content": _normalise(content)})
-            continue
-        if k in _CONTAINERS:  # lists and tables
-            out.append({**node, "content": [_normalise_child(c) for c in content]})
-            continue
-        a = attrs(node)
-        if k in ("expand", "nestedExpand"):
-            title = a.get("title")
-            if isinstance(title, str) and title.strip():
-                out.append(_para(_text(title.strip(), {"type": "strong"})))
-            out.extend(_normalise(content))
-        elif k in ("mediaSingle", "mediaGroup", "media"):
-            media = [m for m in content if kind(m) == "media"] or [node]
-            captions = [plain_text(c) for c in content if kind(c) == "caption" and plain_text(c)]
-            labels = [_text(media_label(m)) for m in media] + [_text(c) for c in captions]
-            out.append(_para(*_joined(labels)))
-        elif k in ("blockCard", "embedCard"):
-            url = safe_href(a.get("url"))
-            out.append(_para(_text(url, {"type": "link", "attrs": {"href": url}}) if url else _text(f"[{k}]")))
-        elif not content:  # extension, syncBlock, anything new without content
-            text = a.get("text") or (f"[extension: {a.get('extensionKey')}]" if a.get("extensionKey") else "")
-            out.append(_para(_text(str(text or plain_text(node) or f"[{k or 'unknown'}]"))))
-        elif _is_inline_only(content):
-            out.append(_para(*content))
-        else:
-            out.extend(_normalise(content))
-    return out
-
-
-def _normalise_child(node: Any) -> Any:
-    """A list item, table row or cell with its block content normalised."""
-    k = kind(node)
-    if k in ("listItem", "tableCell", "tableHeader"):
-        return {**node, "content": _normalise(children(node))}
-    if k == "tableRow":
-        return {**node, "content": [_normalise_child(c) for c in children(node)]}
-    if k in _LIST_TYPES or k in ("blockquote", "panel"):
-        return _normalise([node])[0]
-    return node
-
-
-def _text(value: str, *marks: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "text", "text": value, "marks": list(marks)} if marks else {"type": "text", "text": value}
-
-
-def _para(*content: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "paragraph", "content": list(content)}
-
-
-def _joined(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for node in nodes:
-        if out:
-            out.append({"type": "hardBreak"})
-        out.append(node)
-    return out
-
-
 def _list_family(k: str) -> str:
     return "ordered" if k == "orderedList" else "bullet"
-
-
-def _is_inline_only(nodes: list[Any]) -> bool:
-    return bool(nodes) and all(kind(n) in _INLINE_TYPES or isinstance(n, str) for n in nodes)
 
 
 def _group_inline(nodes: list[Any]) -> list[Any]:
     """Collect runs of inline nodes found among blocks into lists (rendered as paragraphs)."""
     out: list[Any] = []
     for node in nodes:
-        if isinstance(node, str) or (isinstance(node, dict) and kind(node) in _INLINE_TYPES):
+        if isinstance(node, str) or (isinstance(node, dict) and kind(node) in INLINE_TYPES):
             if out and isinstance(out[-1], list):
                 out[-1].append(node)
             else:

@@ -14,9 +14,9 @@ from typing import Any
 
 from markdown_it.common.utils import isMdAsciiPunct, isPunctChar
 
-from jiraplug.jira.markup.md_parser import autolink, markdown_parser
 from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space, unwrap_inline
-from jiraplug.jira.markup.nodes import atom_text, attrs, kind, safe_href
+from jiraplug.jira.markup.md_parser import autolink, markdown_parser
+from jiraplug.jira.markup.nodes import atom_text, attrs, kind
 
 MD_MARKS = frozenset({"link", "strong", "em", "strike", "underline", "subsup", "code"})
 _HOISTED = frozenset({"strong", "em", "strike"})
@@ -206,7 +206,7 @@ class InlineRenderer:
         if isinstance(only, Leaf) and only.kind == "text" and not a.get("title"):
             if _AUTOLINK.match(only.value) and _autolink_round_trips(only.value, href):
                 return f"<{only.value}>"
-            if href.lower() == f"mailto:{only.value}".lower() and _EMAIL.match(only.value):
+            if _EMAIL.match(only.value) and markdown_parser().normalizeLink("mailto:" + only.value) == href:
                 return f"<{only.value}>"
         title = a.get("title")
         suffix = ""

@@ -234,6 +234,18 @@ class _Inline:
         self.marks = marks
         self.out = out
         self.buf: list[str] = []
+        self.closers: dict[str, dict[int, int]] = {}  # token -> walk start -> closer (see _walk)
+        self.missing: dict[str, int] = {}  # needle -> a start from which it is known absent
+
+    def find(self, needle: str, start: int) -> int:
+        """:func:`_find_unescaped`, remembering failures (absent after p: absent after q > p)."""
+        absent = self.missing.get(needle)
+        if absent is not None and start >= absent:
+            return -1
+        at = _find_unescaped(self.s, needle, start)
+        if at < 0:
+            self.missing[needle] = start if absent is None else min(start, absent)
+        return at
 
     def flush(self) -> None:
         if self.buf:
@@ -291,22 +303,46 @@ class _Inline:
 
     def _closer(self, token: str, start: int) -> int:
         """Where ``token`` closes the mark whose content starts at ``start`` (same line), or -1."""
+        s = self.s
+        if start >= len(s) or s[start] == "\n":
+            return -1
+        if s[start] == "\\":
+            return self._walk(token, start + 2)
+        if s[start] == "[" or s.startswith("{{", start):
+            return self._walk(token, _skip_to(s, start))
+        return self._walk(token, start + 1)  # the content is at least one character
+
+    def _walk(self, token: str, j: int) -> int:
+        """The first closing ``token`` at or after ``j``, skipping escapes, links and
+        monospace. The walk from a position is always the same, so every position it
+        passes is remembered: scanning a line full of would-be openers stays linear."""
         s, n, width = self.s, len(self.s), len(token)
-        j = start
-        while j < n and s[j] != "\n":
+        memo = self.closers.setdefault(token, {})
+        path: list[int] = []
+        found = -1
+        while j < n:
+            if j in memo:
+                found = memo[j]
+                break
+            path.append(j)
             ch = s[j]
+            if ch == "\n":
+                break
             if ch == "\\":
                 j += 2
             elif ch == "[" or s.startswith("{{", j):
                 j = _skip_to(s, j)
-            elif j > start and s.startswith(token, j) and not s[j - 1].isspace():
+            elif s.startswith(token, j) and not s[j - 1].isspace():
                 tail = s[j + width : j + width + 1]
                 if not tail.isalnum() and tail != token[0]:
-                    return j
+                    found = j
+                    break
                 j += 1
             else:
                 j += 1
-        return -1
+        for position in path:
+            memo[position] = found
+        return found
 
     def linked(self) -> bool:
         return any(m["type"] == "link" for m in self.marks)
@@ -314,7 +350,7 @@ class _Inline:
     def brace(self, i: int) -> int:
         s = self.s
         if s.startswith("{{", i):
-            end = _find_unescaped(s, "}}", i + 2)
+            end = self.find("}}", i + 2)
             if end < 0:
                 return 0
             code = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", s[i + 2 : end])
@@ -324,13 +360,13 @@ class _Inline:
             return end + 2
         if (m := _BRACED.match(s, i)) is not None:
             token = m.group()
-            end = s.find(token, m.end())
+            end = self.find(token, m.end())
             if end > m.end():
                 self.emit(_parse_marked(s[m.end() : end], [*self.marks, _MARKS[m.group(1)]]))
                 return end + len(token)
             return 0
         if (m := _COLOR.match(s, i)) is not None:
-            end = s.find("{color}", m.end())
+            end = self.find("{color}", m.end())
             if end >= 0:
                 self.emit(_parse_marked(s[m.end() : end], self.marks))
                 return end + len("{color}")
@@ -342,7 +378,7 @@ class _Inline:
 
     def bracket(self, i: int) -> int:
         s = self.s
-        end = _find_unescaped(s, "]", i + 1)
+        end = self.find("]", i + 1)
         if end < 0 or "\n" in s[i:end]:
             return 0
         inner = s[i + 1 : end]

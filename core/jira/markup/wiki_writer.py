@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space
-from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, media_label, plain_text, safe_href
+from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, media_label, plain_text
 
 #: ADF panel type to wiki macro, by colour (Jira: info blue, note yellow, warning red, tip green).
 PANEL_MACROS = {"info": "info", "note": "info", "warning": "note", "error": "warning", "success": "tip", "tip": "tip"}
