@@ -70,7 +70,7 @@ class AlertingState:
         self._runtime = weakref.ref(runtime)
         self.settings = runtime.settings
         self.config = config
-        self.window = SlidingWindow(config.window_seconds, CLOCK)
+        self.window = SlidingWindow(config.window_seconds, CLOCK, config.latency_samples)
         self.monitor = Monitor(build_rules(config), config, CLOCK, WALL_CLOCK)
         self.sessions = sinks.ClientSessions()
         self.active: dict[str, Alert] = {}

@@ -44,6 +44,9 @@ class AlertingSettings(BaseModel):
 
     # evaluation
     window_seconds: float = Field(default=300.0, gt=0, description="Sliding window the figures cover")
+    latency_samples: int = Field(
+        default=2048, ge=20, le=1_000_000, description="Latest calls in the window the p95 response time is taken over"
+    )
     check_interval_seconds: float = Field(default=15.0, gt=0, description="How often the monitor evaluates")
     for_seconds: float = Field(default=60.0, ge=0, description="How long a condition must hold before it fires")
     min_samples: int = Field(

@@ -8,7 +8,8 @@ handed to the client under ``response.extensions[DECODED_KEY]`` so it skips pars
 Writes (anything not read-only) evict what they touch before they are sent and again after
 they finish (a read running concurrently may have re-filled an entry in between), detach
 reads in flight so later readers do not join a request that started before the write, and
-stop those reads from storing their (possibly pre-write) answers.
+stop those reads from storing their (possibly pre-write) answers when the write names
+something the answer is tagged with (:mod:`~jiraplug.plugins.cache.writelog`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from jiraplug.plugins.cache.config import CacheSettings
 from jiraplug.plugins.cache.decoded import json_copy, json_size
 from jiraplug.plugins.cache.metrics import CacheInstruments
 from jiraplug.plugins.cache.store import Entry, LayerConfig, MemoryStore
+from jiraplug.plugins.cache.writelog import WriteLog
 from jiraplug.stages import CACHE_LOOKUP, stage
 
 log = logging.getLogger("jiraplug.plugins.cache")
@@ -133,7 +135,7 @@ class ResponseCache:
         self.counters = CacheCounters()
         self._parsed_on = layer_configs(settings)["parsed"].enabled
         self._flights: dict[str, asyncio.Future[_Flight]] = {}
-        self._epoch = 0  # bumped by every write; a read that saw it change does not store
+        self._writes = WriteLog()  # a read that overlapped a write naming its tags does not store
 
     # ------------------------------------------------------------------ metrics
 
@@ -221,7 +223,7 @@ class ResponseCache:
         flight: asyncio.Future[_Flight] = asyncio.get_running_loop().create_future()
         if register:
             self._flights[key] = flight
-        epoch = self._epoch
+        since = self._writes.seq
         try:
             try:
                 response = await send(request)
@@ -233,7 +235,7 @@ class ResponseCache:
                 flight.set_exception(exc)
                 flight.exception()  # retrieved: no "never retrieved" warning when nobody follows
                 raise
-            shared = await self._keep(key, layer, request, info, response, epoch)
+            shared = await self._keep(key, layer, request, info, response, since)
             flight.set_result(shared)
             if shared.has_decoded:
                 # The leader's caller gets its own copy; followers get theirs from `shared`.
@@ -246,7 +248,7 @@ class ResponseCache:
                 del self._flights[key]
 
     async def _keep(
-        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, response: httpx2.Response, epoch: int
+        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, response: httpx2.Response, since: int
     ) -> _Flight:
         """Store ``response`` if it may be cached; return what followers replay."""
         content = response.content
@@ -267,9 +269,6 @@ class ResponseCache:
         digest = body_digest(content) if decoded_ok else None
         stored = StoredResponse(status, headers, content, digest)
         shared = _Flight(stored, decoded, decoded_ok)
-        if epoch != self._epoch:
-            self.counters.not_stored_after_write += 1  # a write ran meanwhile: this answer may predate it
-            return shared
         size = len(content) + _ENTRY_OVERHEAD
         if self.settings.max_entry_bytes is not None and size > self.settings.max_entry_bytes:
             return shared
@@ -283,6 +282,9 @@ class ResponseCache:
                 return shared
         elif decoded_ok and not view:
             entry_tags |= tagging.body_tags(decoded, tagging.primary_kind(request))
+        if self._writes.stales(since, entry_tags):
+            self.counters.not_stored_after_write += 1  # a write on what it shows ran meanwhile
+            return shared
         await self.store.set(layer, key, Entry(stored, size, frozenset(entry_tags), ttl))
         if decoded_ok and digest is not None and self._parsed_on:
             await self.store.set("parsed", digest, Entry(decoded, json_size(decoded), frozenset()))
@@ -349,7 +351,7 @@ class ResponseCache:
             await self._invalidate(None if evict is None else evict | extra)
 
     async def _invalidate(self, evict: set[str] | None) -> None:
-        self._epoch += 1
+        self._writes.record(evict)
         self._flights.clear()  # later readers start a new request instead of joining an older one
         if evict is None:
             await self.store.clear()
@@ -361,7 +363,7 @@ class ResponseCache:
 
     async def clear(self) -> int:
         """Drop every entry (all layers, all credentials)."""
-        self._epoch += 1
+        self._writes.record(None)
         self._flights.clear()
         return await self.store.clear()
 

@@ -443,3 +443,30 @@ def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_
     assert step(5) == [] and step(5) == []  # still breached: not repeated
     assert step(61, 0.01) == [("response_time", "resolved")]  # the slow calls left the window
     assert step(1) == []
+
+
+def test_window_memory_is_bounded_at_any_call_rate_and_its_figures_stay_exact() -> None:
+    from jiraplug.plugins.alerting.window import SLOTS, SlidingWindow
+
+    clock = FakeClock()
+    window = SlidingWindow(60, clock, latency_samples=100)
+    # 20 minutes at 500 calls/s, one Jira request per call, every tenth call failing.
+    for _ in range(1200):
+        clock.advance(1)
+        for n in range(500):
+            window.add_call(0.010 if n % 10 else 0.200, ok=bool(n % 10))
+            window.add_request(ok=True)
+        assert window.held() <= SLOTS + 1 + 100
+    figures = window.figures()
+    # The window's edge moves in 0.2 s steps: 60 s of calls, plus the slot it cuts through.
+    assert 60 * 500 <= figures.calls <= 61 * 500
+    assert figures.failed_calls == figures.calls // 10
+    assert figures.requests == figures.calls and figures.failed_requests == 0
+    assert figures.mean_seconds == pytest.approx(0.9 * 0.010 + 0.1 * 0.200)
+    assert figures.p95_seconds == 0.200  # the latest 100 calls: ten slow ones among them
+    assert figures.calls_per_second == pytest.approx(figures.calls / 60)
+
+    clock.advance(61)  # everything leaves the window
+    empty = window.figures()
+    assert (empty.calls, empty.requests, empty.p95_seconds, empty.mean_seconds) == (0, 0, None, None)
+    assert window.held() == 0

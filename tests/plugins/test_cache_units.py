@@ -312,6 +312,57 @@ async def test_a_write_detaches_reads_in_flight_and_stops_them_from_storing() ->
     assert upstream.calls == 2
 
 
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("PLAT-2", True),  # an unrelated issue: the read's answer still holds
+     ("PLAT-9", False),  # the issue PLAT-1 links to: its answer shows PLAT-9
+     ("PLAT-1", False)],
+)
+@pytest.mark.anyio
+async def test_a_read_is_stored_unless_a_write_meanwhile_names_what_it_shows(written: str, stored: bool) -> None:
+    """On a shared server some write is always running: only the ones that touch the answer count."""
+    release = asyncio.Event()
+    calls = 0
+
+    async def upstream(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        await release.wait()
+        body = {"key": "PLAT-1", "id": "1", "fields": {"issuelinks": [{"outwardIssue": {"key": "PLAT-9", "id": "9"}}]}}
+        return httpx2.Response(200, headers={"content-type": "application/json"}, json=body, request=request)
+
+    async def write(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(204, request=request)
+
+    cache = ResponseCache(CacheSettings())
+    read = asyncio.create_task(cache.middleware(upstream)(req("GET", "/rest/api/3/issue/PLAT-1")))
+    await asyncio.sleep(0)
+    await cache.middleware(write)(req("PUT", f"/rest/api/3/issue/{written}", {"fields": {}}))
+    release.set()
+    await read
+    again = await cache.middleware(upstream)(req("GET", "/rest/api/3/issue/PLAT-1"))
+    assert (again.headers.get("x-jiraplug-cache") == "hit") is stored
+    assert calls == (1 if stored else 2)
+    assert cache.counters.not_stored_after_write == (0 if stored else 1)
+
+
+def test_the_write_log_refuses_reads_older_than_what_it_remembers() -> None:
+    from jiraplug.plugins.cache.writelog import WriteLog
+
+    log = WriteLog(size=2)
+    start = log.seq
+    assert not log.stales(start, {"issue:PLAT-1"})
+    log.record({"issue:PLAT-2"})
+    assert not log.stales(start, {"issue:PLAT-1"}) and log.stales(start, {"issue:PLAT-2"})
+    log.record(None)  # a write nothing explains stales every read
+    assert log.stales(start, {"issue:PLAT-1"}) and not log.stales(log.seq, {"issue:PLAT-1"})
+    middle = log.seq
+    log.record({"issue:PLAT-3"})
+    log.record({"issue:PLAT-4"})
+    assert not log.stales(middle, {"issue:PLAT-1"})  # both writes since `middle` are remembered
+    assert log.stales(start, {"issue:PLAT-1"})  # the clear-all write was forgotten: assume the worst
+
+
 @pytest.mark.anyio
 async def test_without_the_parsed_layer_hits_leave_decoding_to_the_client() -> None:
     upstream = Upstream()
