@@ -169,10 +169,15 @@ def _wiki_inline(run: Text) -> str:
     text = run.text
     if "code" in run.marks:
         text = "{{" + text + "}}"
-    for mark in run.marks:
-        wrap = _WIKI_MARKS.get(mark)
-        if wrap:
-            text = f"{wrap}{text}{wrap}"
+    wraps = [_WIKI_MARKS[mark] for mark in run.marks if mark in _WIKI_MARKS]
+    if wraps and text.strip():
+        # Jira only reads "*bold*" when no space follows the opener or precedes the closer,
+        # so surrounding spaces go outside the markers ("*Severity:* high").
+        core = text.strip()
+        lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+        for wrap in wraps:
+            core = f"{wrap}{core}{wrap}"
+        text = f"{lead}{core}{trail}"
     if run.href:
         text = f"[{text}|{run.href}]"
     return text
