@@ -17,6 +17,7 @@ from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
 from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
+from jiraplug.schemas import without_generated_titles
 from jiraplug.settings import Settings, ToolsSettings
 from jiraplug.toolcalls import ServerMiddleware
 
@@ -99,6 +100,14 @@ def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:
         meta={"jiraplug/toolset": tool.plugin},
         structured_output=tool.structured_output,
     )
+    # The SDK offers no hook between schema generation and tools/list: trim the stored Tool.
+    # (Arguments are validated by the SDK's pydantic model, not by this JSON schema.)
+    manager = getattr(server, "_tool_manager", None)
+    added = manager.get_tool(tool.name) if manager is not None else None
+    if added is not None:
+        added.parameters = without_generated_titles(added.parameters)
+        if added.output_schema is not None:
+            added.output_schema = without_generated_titles(added.output_schema)
 
 
 def _add_resource(server: MCPServer[Any], resource: ResourceDef) -> None:

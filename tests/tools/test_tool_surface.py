@@ -27,6 +27,37 @@ async def test_every_tool_has_complete_annotations_and_a_description(cloud_sandb
         assert tool.description and len(tool.description) < 200, tool.name
         if a.read_only_hint:
             assert not a.destructive_hint, tool.name
+        # pydantic's titles ("Issue Key" for issue_key) are dropped; property names are not.
+        schemas = json.dumps([tool.input_schema, tool.output_schema])
+        assert '"title": "' not in schemas.replace('"title": {"', ""), tool.name
+    remote_link = next(t for t in tools if t.name == "jira_create_remote_link")
+    assert remote_link.input_schema["properties"]["title"]["type"] == "string"
+
+
+def test_generated_titles_go_and_chosen_ones_stay() -> None:
+    from jiraplug.schemas import without_generated_titles
+
+    schema = {
+        "title": "toolArguments", "type": "object",
+        "properties": {
+            "issue_key": {"title": "Issue Key", "type": "string"},
+            "title": {"title": "Title", "type": "string"},  # a property called "title"
+            "due": {"title": "When it is due", "anyOf": [{"type": "string"}, {"type": "null"}]},
+            "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+        },
+        "$defs": {"Item": {"title": "Item", "type": "object",
+                           "properties": {"key_name": {"title": "Key Name", "type": "string"}}}},
+    }
+    assert without_generated_titles(schema) == {
+        "type": "object",
+        "properties": {
+            "issue_key": {"type": "string"},
+            "title": {"type": "string"},
+            "due": {"title": "When it is due", "anyOf": [{"type": "string"}, {"type": "null"}]},
+            "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+        },
+        "$defs": {"Item": {"type": "object", "properties": {"key_name": {"type": "string"}}}},
+    }
 
 
 async def test_read_only_mode_hides_and_refuses_writes(cloud_sandbox: Any) -> None:
