@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx2
 
+from jiraplug.jira.middleware import UNANSWERED_ATTEMPT_KEY
 from jiraplug.tool_errors import UserFacingError
 
 
@@ -124,7 +125,22 @@ def error_from_response(
         message = _append(message, wait + (f" (the limit resets at {reset})" if reset else ""))
     elif status >= 500:
         message = _append(message, "this is usually temporary, retry later")
+    if status in (404, 409) and response.extensions.get(UNANSWERED_ATTEMPT_KEY):
+        message = _append(message, _UNANSWERED_ADVICE.get(_method(response), _UNANSWERED_ADVICE[""]))
     return JiraError(message, status=status, field_errors=field_errors, messages=messages, retry_after=retry_after)
+
+
+_UNANSWERED_ADVICE = {
+    "DELETE": "an earlier attempt of this delete got no answer and may have deleted it already",
+    "": "an earlier attempt of this request got no answer and may have been applied already: check before repeating it",
+}
+
+
+def _method(response: httpx2.Response) -> str:
+    try:
+        return response.request.method.upper()
+    except RuntimeError:  # a response built without a request
+        return ""
 
 
 def _append(message: str, advice: str) -> str:

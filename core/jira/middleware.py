@@ -26,6 +26,11 @@ JiraMiddleware = Callable[[Send], Send]
 
 EXTENSION_KEY = "jiraplug"
 
+UNANSWERED_ATTEMPT_KEY = "jiraplug.unanswered_attempt"
+"""Response extension a retrying middleware sets (to True) when an earlier attempt of the
+same request reached Jira but got no usable answer (a dropped connection, a timeout, a 5xx):
+that attempt may have been applied, so a 404 to a retried DELETE may mean it already worked."""
+
 
 @dataclass(frozen=True)
 class RequestInfo:

@@ -26,7 +26,7 @@ import httpx2
 from cachetools import LRUCache
 from tenacity import AsyncRetrying, RetryCallState, wait_random_exponential
 
-from jiraplug.jira.middleware import RequestInfo, Send, request_info
+from jiraplug.jira.middleware import UNANSWERED_ATTEMPT_KEY, RequestInfo, Send, request_info
 from jiraplug.plugins.ratelimit import policy
 from jiraplug.plugins.ratelimit.breaker import BreakerOpenError, BreakerState, CircuitBreaker
 from jiraplug.plugins.ratelimit.errors import CircuitOpen, RateLimitedTooLong, WriteOutcomeUnknown
@@ -57,6 +57,7 @@ class _Call:
     reason: str = ""
     pushed_back: bool = False  # the last answer was a 429, or a 503 with Retry-After
     asked_wait: float | None = None  # the (clamped) wait Jira asked for with it
+    unanswered: bool = False  # an attempt reached Jira without a usable answer: it may have been applied
 
 
 class RateLimitController:
@@ -127,6 +128,7 @@ class RateLimitController:
         except policy.TRANSIENT_ERRORS as exc:
             call.breaker.record(failed=True, probe=probe)
             call.reason = policy.reason_for_exception(exc)
+            call.unanswered |= not isinstance(exc, policy.NOT_SENT_ERRORS)
             if not call.info.idempotent and not isinstance(exc, policy.NOT_SENT_ERRORS):
                 self.instruments.stats.writes_not_repeated += 1
                 raise WriteOutcomeUnknown(call.info, policy.describe_exception(exc)) from None
@@ -142,6 +144,10 @@ class RateLimitController:
             raise WriteOutcomeUnknown(call.info, f"Jira answered HTTP {status} (a server error) to it")
         if policy.is_pushback(response):
             self._pushed_back(call, response, sent_at)
+        elif status >= 500:
+            call.unanswered = True
+        if call.unanswered:
+            response.extensions[UNANSWERED_ATTEMPT_KEY] = True
         return response
 
     # ------------------------------------------------------------------ waiting

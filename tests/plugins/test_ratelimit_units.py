@@ -340,6 +340,28 @@ async def test_an_ambiguous_write_to_an_issue_says_to_read_the_issue_back() -> N
         await rl.wrap(jira.send)(build(jira, COMMENT))
 
 
+@pytest.mark.parametrize("first", [httpx2.ReadTimeout("no answer"), httpx2.Response(502), None])
+async def test_a_delete_that_finds_nothing_after_an_unanswered_attempt_says_it_may_have_worked(
+    first: Outcome | None,
+) -> None:
+    from jiraplug.jira.errors import error_from_response
+
+    rl, _ = controller()
+    gone = httpx2.Response(404, json={"errorMessages": ["Issue does not exist or you do not have permission to see it."]})
+    jira = ScriptedJira(*([first] if first is not None else []), then=gone)
+    request = jira.client.build_request("DELETE", "/rest/api/3/issue/PLAT-7")
+    request.extensions[EXTENSION_KEY] = RequestInfo("issue.delete", idempotent=True, read_only=False,
+                                                    credential="cred-a", touches=("issue:PLAT-7",))
+    response = await rl.wrap(jira.send)(request)
+    message = str(error_from_response(response, "issue.delete PLAT-7"))
+    assert response.status_code == 404 and "Issue does not exist" in message
+    if first is None:  # a plain 404: nothing was tried before
+        assert len(jira.received) == 1 and "earlier attempt" not in message
+    else:
+        assert len(jira.received) == 2
+        assert "An earlier attempt of this delete got no answer and may have deleted it already" in message
+
+
 # --------------------------------------------------------------------------- breaker
 
 
