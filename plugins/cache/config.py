@@ -47,7 +47,11 @@ class CacheSettings(BaseModel):
     not_found_ttl_seconds: float = Field(
         default=5.0, ge=0, le=30, description="How long a 404 answer is remembered (0: never)"
     )
-    max_bytes: Size = Field(default=None, gt=0, description="Memory budget of all layers together (none: no budget)")
+    # A shared server's cached answers grow with the Jira data behind them (an issue with 80
+    # comments is 20 times the bytes of a new one): a default budget keeps memory bounded.
+    max_bytes: Size = Field(
+        default=64 * 1024 * 1024, gt=0, description='Memory budget of all layers together ("none": no budget)'
+    )
     max_entry_bytes: Size = Field(
         default=2 * 1024 * 1024, gt=0, description="Larger responses are passed through, not stored"
     )

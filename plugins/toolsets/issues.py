@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue
+from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
@@ -65,18 +67,46 @@ async def jira_get_issue(
     """Get one issue: summary, status, people, dates, description and comments as Markdown."""
     client = jira()
     key = guard_issue(issue_key)
-    wanted = split_csv(fields) or [*DEFAULT_FIELDS, *(["comment"] if comment_limit else [])]
+    wanted = split_csv(fields)
     expands = split_csv(expand) or []
     if changelog and "changelog" not in expands:
         expands.append("changelog")
-    raw = await client.get_issue(key, fields=wanted, expand=expands or None)
+    latest: dict[str, Any] | None = None
+    if wanted is None and comment_limit:
+        # Jira embeds *every* comment in the issue's comment field: a long-lived issue's answer
+        # grows without bound. The latest few come from the comment list instead, alongside.
+        raw, latest = await _together(
+            client.get_issue(key, fields=list(DEFAULT_FIELDS), expand=expands or None),
+            client.request("GET", f"{client.api}/issue/{key}/comment", operation="comment.list", subject=key,
+                           params={"startAt": 0, "maxResults": comment_limit, "orderBy": "-created"}),
+        )
+    else:
+        raw = await client.get_issue(key, fields=wanted or list(DEFAULT_FIELDS), expand=expands or None)
     with stage(RENDER):
         issue = compact_issue(raw, client.base_url)
-        if isinstance(issue.get("comment"), list):
+        if latest is not None:
+            shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
+            issue["comment"] = render_field("comment", shown)
+            total = latest.get("total")
+            if isinstance(total, int) and total > len(shown):
+                issue["comment_total"] = total  # the rest: jira_get_comments
+        elif isinstance(issue.get("comment"), list):
             issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
         if changelog:
             issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
     return issue
+
+
+async def _together(first: Awaitable[Any], second: Awaitable[Any]) -> tuple[Any, Any]:
+    """Await both concurrently; if one fails, cancel the other and raise the failure."""
+    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
+    try:
+        done = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    return done[0], done[1]
 
 
 async def jira_create_issue(

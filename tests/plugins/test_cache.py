@@ -121,9 +121,9 @@ async def test_repeated_reads_are_served_from_the_cache_and_counted(sandbox: Any
     hits_before = summed(otel_memory, "jiraplug.cache.hits", layer="api")
     misses_before = summed(otel_memory, "jiraplug.cache.misses", layer="api")
     async with serve(sandbox) as (client, probe, _):
-        first = await call(client, "jira_get_issue", issue_key="PLAT-1")
+        first = await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         for _ in range(3):
-            assert await call(client, "jira_get_issue", issue_key="PLAT-1") == first
+            assert await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0) == first
         for _ in range(2):
             await call(client, "jira_search", jql="project = PLAT ORDER BY key")
         snapshot = cache_plugin.stats(probe.runtime)
@@ -176,12 +176,12 @@ async def test_entries_expire_after_their_ttl(sandbox: Any, monkeypatch: Any) ->
     clock = FakeClock()
     monkeypatch.setattr(cache_plugin, "TIMER", clock)
     async with serve(sandbox, JIRAPLUG_CACHE__API_CACHE_TTL_SECONDS="30") as (client, _, _):
-        await call(client, "jira_get_issue", issue_key="PLAT-1")
+        await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         clock.advance(29)
-        await call(client, "jira_get_issue", issue_key="PLAT-1")
+        await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         assert upstream(sandbox, "GET", ISSUE) == 1
         clock.advance(2)
-        await call(client, "jira_get_issue", issue_key="PLAT-1")
+        await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         assert upstream(sandbox, "GET", ISSUE) == 2
 
 
@@ -227,7 +227,7 @@ async def test_concurrent_identical_tool_calls_share_one_upstream_request(sandbo
     async with serve(sandbox) as (client, probe, _):
 
         async def one() -> None:
-            results.append(await call(client, "jira_get_issue", issue_key="PLAT-2"))
+            results.append(await call(client, "jira_get_issue", issue_key="PLAT-2", comment_limit=0))
 
         async with anyio.create_task_group() as tasks:
             for _ in range(8):
@@ -293,8 +293,8 @@ async def test_the_byte_budget_bounds_memory(sandbox: Any) -> None:
 
 async def test_the_server_works_with_the_cache_disabled(sandbox: Any) -> None:
     async with serve(sandbox, JIRAPLUG_DISABLE_PLUGINS=f"{QUIET},cache") as (client, probe, _):
-        first = await call(client, "jira_get_issue", issue_key="PLAT-1")
-        assert await call(client, "jira_get_issue", issue_key="PLAT-1") == first
+        first = await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+        assert await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0) == first
         resources = {str(r.uri) for r in (await client.list_resources()).resources}
         assert cache_plugin.stats(probe.runtime) is None
     assert upstream(sandbox, "GET", ISSUE) == 2

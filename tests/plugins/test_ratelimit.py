@@ -123,7 +123,7 @@ async def test_a_burst_of_200_reads_against_20_per_second_all_succeed_within_the
     try:
         async with Client(server, cache=None) as client:
             async def read(key: str) -> None:
-                result = await client.call_tool("jira_get_issue", {"issue_key": key})
+                result = await client.call_tool("jira_get_issue", {"issue_key": key, "comment_limit": 0})
                 if result.is_error:
                     failures.append(result.content[0].text)
 
@@ -168,8 +168,8 @@ async def test_retry_after_is_honoured_and_visible_in_spans_metrics_and_the_reso
         use_fake_time(app, fake)
         # 1 request per 2 s, bucket of 1: the second read gets 429 with Retry-After: 2.
         sandbox.set_knobs(Knobs(rate_limit_rps=0.5, rate_limit_burst=1))
-        first = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
-        second = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2"})
+        first = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
+        second = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2", "comment_limit": 0})
         stats = json.loads((await client.read_resource(ratelimit.RESOURCE_URI)).contents[0].text)
 
     assert not first.is_error and not second.is_error, second.content[0].text
@@ -196,11 +196,11 @@ async def test_retry_after_is_honoured_and_visible_in_spans_metrics_and_the_reso
 async def test_client_errors_are_never_retried(sandbox) -> None:  # type: ignore[no-untyped-def]
     server, _ = make_server(sandbox)
     async with Client(server, cache=None) as client:
-        missing = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-99999"})
+        missing = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-99999", "comment_limit": 0})
     assert missing.is_error and "404" in missing.content[0].text
     bad_server, _ = make_server(sandbox, environ={"JIRA_API_TOKEN": "wrong"})
     async with Client(bad_server, cache=None) as client:
-        refused = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
+        refused = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
     assert refused.is_error and "401" in refused.content[0].text
     assert [r.status for r in sandbox.request_log] == [404, 401]
 
@@ -271,24 +271,24 @@ async def test_breaker_opens_fails_fast_and_recovers(sandbox, otel_memory) -> No
         fake = FakeTime()
         controller = use_fake_time(app, fake)
         sandbox.set_knobs(Knobs(error_rate=1.0))
-        failing = [await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"}) for _ in range(3)]
+        failing = [await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0}) for _ in range(3)]
         assert all(r.is_error for r in failing)
         assert len(sandbox.request_log) == 3
 
-        fast = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
+        fast = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
         assert fast.is_error and "is failing (3 server errors" in fast.content[0].text
         assert "retry after" in fast.content[0].text and "(in 30 s)" in fast.content[0].text
         assert len(sandbox.request_log) == 3  # failed fast: Jira was not contacted
 
         fake.advance(31)  # cooldown over, Jira still failing: the probe fails and re-opens it
-        assert (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})).is_error
+        assert (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})).is_error
         assert len(sandbox.request_log) == 4
-        assert (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})).is_error
+        assert (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})).is_error
         assert len(sandbox.request_log) == 4
 
         sandbox.set_knobs(Knobs())  # Jira recovers
         fake.advance(31)
-        recovered = [await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"}) for _ in range(2)]
+        recovered = [await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0}) for _ in range(2)]
         assert [r.is_error for r in recovered] == [False, False]
         stats = json.loads((await client.read_resource(ratelimit.RESOURCE_URI)).contents[0].text)
 
@@ -326,8 +326,8 @@ async def test_answers_from_outer_middleware_spend_no_budget(sandbox) -> None:  
     server, app = make_server(sandbox, plugins={"answers": AnswersPlat1()})
     async with Client(server, cache=None) as client:
         for _ in range(3):
-            await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
-        await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2"})
+            await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
+        await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2", "comment_limit": 0})
         stats = ratelimit.stats(app.settings)
     assert stats["requests"] == 1 and stats["attempts"] == 1  # ratelimit sits inside: only PLAT-2 reached it
     assert len(sandbox.request_log) == 1
@@ -353,6 +353,6 @@ async def test_cache_hits_spend_no_budget(sandbox) -> None:  # type: ignore[no-u
     server, app = make_server(sandbox, environ={"JIRAPLUG_DISABLE_PLUGINS": "pool"})
     async with Client(server, cache=None) as client:
         for _ in range(3):
-            assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})).is_error
+            assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})).is_error
         stats = ratelimit.stats(app.settings)
     assert len(sandbox.request_log) == stats["attempts"] == stats["requests"] == 1

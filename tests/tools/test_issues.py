@@ -55,6 +55,25 @@ async def test_get_issue_with_comments_and_changelog(sandbox: Any) -> None:
     assert issue["changelog"] and {"field", "from", "to", "at", "by"} <= set(issue["changelog"][0])
 
 
+async def test_get_issue_shows_the_latest_comments_oldest_first_and_how_many_there_are(sandbox: Any) -> None:
+    """The latest few come from the comment list, so a long-lived issue's answer stays small."""
+    key = next(i.key for i in sandbox.state.issues if i.key.startswith("PLAT-") and not i.comments)
+    async with connect(sandbox) as client:
+        for n in range(1, 8):
+            await call(client, "jira_add_comment", issue_key=key, body=f"note {n}")
+        issue = await call(client, "jira_get_issue", issue_key=key, comment_limit=3)
+        everything = await call(client, "jira_get_issue", issue_key=key, comment_limit=10)
+        none = await call(client, "jira_get_issue", issue_key=key, comment_limit=0)
+        embedded = await call(client, "jira_get_issue", issue_key=key, fields="summary,comment", comment_limit=2)
+    assert [c["body"] for c in issue["comment"]] == ["note 5", "note 6", "note 7"]
+    assert issue["comment_total"] == 7 and issue["summary"]
+    assert [c["body"] for c in everything["comment"]] == [f"note {n}" for n in range(1, 8)]
+    assert "comment_total" not in everything  # all of them are shown
+    assert "comment" not in none and "comment_total" not in none
+    # Asking for the comment field by name still works (Jira embeds them; the latest are kept).
+    assert [c["body"] for c in embedded["comment"]] == ["note 6", "note 7"]
+
+
 async def test_create_issue_with_all_common_fields(sandbox: Any) -> None:
     project = sandbox.state.projects["OPS"]
     component, version = project.components[0].name, project.versions[0].name
