@@ -71,7 +71,8 @@ async def test_tool_and_middleware_work_through_an_mcp_client(plugin_site: Path,
         # The middleware wraps requests made by other plugins' tools too.
         assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})).is_error
         again = await client.call_tool("hello_whoami", {})
-        assert again.content[0].text.endswith("seen by the hello plugin: 3")
+        # 1 + the issue and its latest comments + this call's own request.
+        assert again.content[0].text.endswith("seen by the hello plugin: 4")
 
 
 async def test_disabling_the_plugin_removes_tool_and_middleware(plugin_site: Path, tmp_path: Path) -> None:

@@ -37,8 +37,11 @@ async def test_tool_call_spans_and_metrics_arrive_with_links_and_no_secrets(otlp
 
     children = otlp_receiver.children_of(server_span)
     http_spans = [span for span in children if span.kind == "CLIENT"]
-    assert len(http_spans) == 1, otlp_receiver.summary()
-    jira = http_spans[0]
+    # The issue and, alongside, its latest comments: both Jira requests nest under the call.
+    assert len(http_spans) == 2, otlp_receiver.summary()
+    assert sorted(span.attributes["url.full"].split("?")[0].rsplit("/", 1)[-1] for span in http_spans) == \
+        ["PLAT-2", "comment"]
+    jira = next(span for span in http_spans if "/comment" not in span.attributes["url.full"])
     assert jira.name == "GET" and jira.trace_id == server_span.trace_id
     assert jira.attributes["http.request.method"] == "GET"
     assert jira.attributes["http.response.status_code"] == 200
