@@ -49,6 +49,7 @@ class ResourceDef:
     name: str | None = None
     description: str | None = None
     mime_type: str = "application/json"
+    operator_only: bool = False
 
 
 class _OwnedRegistry:
@@ -139,13 +140,19 @@ class ResourceRegistry(_OwnedRegistry):
         name: str | None = None,
         description: str | None = None,
         mime_type: str = "application/json",
+        operator_only: bool = False,
     ) -> ResourceDef:
-        """Add a resource at ``uri``; ``read`` returns str or JSON-serialisable data (sync or async)."""
+        """Add a resource at ``uri``; ``read`` returns str or JSON-serialisable data (sync or async).
+
+        ``operator_only``: the resource describes the whole server (every user's calls), so a
+        shared server refuses it to requests that bring their own Jira credential.
+        """
         if uri in self._resources:
             raise StartupError(
                 f"resource {uri!r} is registered twice: by {self._resources[uri].plugin!r} and by {self._owner!r}"
             )
-        resource = ResourceDef(uri, read, self._owner, name, description or (read.__doc__ or "").strip(), mime_type)
+        resource = ResourceDef(uri, read, self._owner, name, description or (read.__doc__ or "").strip(), mime_type,
+                               operator_only)
         self._resources[uri] = resource
         return resource
 

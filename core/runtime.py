@@ -11,7 +11,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import anyio
 import anyio.abc
@@ -25,7 +25,7 @@ from jiraplug.jira.auth import JiraAuth, auth_from_settings
 from jiraplug.jira.client import JiraClient, detect_deployment
 from jiraplug.plugin_host import PluginHost
 from jiraplug.settings import Settings
-from jiraplug.toolcalls import CallNext, compose_tool_chain
+from jiraplug.toolcalls import CallNext, compose_tool_chain, current_call
 
 log = logging.getLogger("jiraplug")
 
@@ -33,6 +33,12 @@ SHUTDOWN_HOOK_TIMEOUT_SECONDS = 10.0
 PER_USER_CLIENTS = 512  # per-request credentials remembered (LRU); each is a light view of a site client
 # Stands in when a shared server has no credential of its own; calls must bring theirs.
 NO_CREDENTIAL = JiraAuth("bearer", "", None)
+
+T = TypeVar("T")
+
+# Runtimes between start-up and shutdown, oldest first: what metrics callbacks and resource
+# readers (which get no runtime of their own) look through.
+_live: list[Runtime] = []
 
 
 def per_request_only(settings: Settings) -> bool:
@@ -54,6 +60,44 @@ class Runtime:
         self._tasks: anyio.abc.TaskGroup | None = None
         self._per_user: OrderedDict[tuple[str, str], JiraClient] = OrderedDict()
         self._sites: dict[str, JiraClient] = {}
+        self._plugin_state: dict[str, Any] = {}
+
+    @overload
+    def plugin_state(self, key: str) -> Any | None: ...
+    @overload
+    def plugin_state(self, key: str, factory: Callable[[], T]) -> T: ...
+
+    def plugin_state(self, key: str, factory: Callable[[], Any] | None = None) -> Any:
+        """The state a plugin keeps for this run, made by ``factory`` on first use.
+
+        Without ``factory``: the state if it was made, else ``None``. The state lives exactly
+        as long as this runtime, so a plugin needs no registry of its own. Key it by the
+        plugin module's ``__name__`` so that two plugins never share one.
+        """
+        state = self._plugin_state.get(key)
+        if state is None and factory is not None:
+            state = self._plugin_state[key] = factory()
+        return state
+
+    @staticmethod
+    def live() -> list[Runtime]:
+        """Runtimes between start-up and shutdown in this process, oldest first."""
+        return list(_live)
+
+    @staticmethod
+    def serving(settings: Settings | None = None) -> Runtime | None:
+        """The runtime serving the current tool call, else the latest running one.
+
+        With ``settings``: the latest running runtime built from them (what a resource
+        reader, registered with the settings before any runtime exists, looks for).
+        """
+        if settings is None:
+            try:
+                return current_call().runtime
+            except LookupError:
+                pass
+        candidates = [r for r in _live if settings is None or r.settings is settings]
+        return candidates[-1] if candidates else None
 
     def build_jira_client(self, site: str | None = None) -> JiraClient:
         """A Jira client for ``site`` (default: the configured one) with every plugin's middleware.
@@ -122,6 +166,7 @@ class Runtime:
         try:
             async with anyio.create_task_group() as tasks:
                 runtime._tasks = tasks
+                _live.append(runtime)
                 await plugins.startup(runtime)
                 try:
                     yield runtime
@@ -131,6 +176,8 @@ class Runtime:
                     tasks.cancel_scope.cancel()
         finally:
             runtime._tasks = None
+            if runtime in _live:
+                _live.remove(runtime)
             with anyio.CancelScope(shield=True):
                 for client in (runtime.jira, *runtime._sites.values()):
                     await client.aclose()

@@ -41,7 +41,7 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level=settings.server.log_level,
-        middleware=[ServerMiddleware()],
+        middleware=[middleware := ServerMiddleware()],
     )
     tools = ToolRegistry()
     plugins.register_tools(tools, settings)
@@ -51,6 +51,7 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     plugins.register_resources(resources, settings)
     for resource in resources:
         _add_resource(server, resource)
+    middleware.operator_resources = frozenset(r.uri for r in resources if r.operator_only)
     return server
 
 

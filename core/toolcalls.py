@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import INVALID_REQUEST, CallToolResult, TextContent
 
 from jiraplug import telemetry
 from jiraplug.tool_errors import UserFacingError
@@ -39,6 +39,9 @@ class ToolCall:
     invoked: bool = False
     # The SDK's per-request ``ServerSession`` (log notifications back to this client), or None.
     session: Any = field(default=None, repr=False)
+    # True when the call acts with a Jira credential it brought (a user of a shared server),
+    # False when it acts with the server's configured one (the operator's own sessions).
+    own_credential: bool = False
     _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
 
     @staticmethod
@@ -58,6 +61,7 @@ class CallScope:
     runtime: Runtime
     jira: JiraClient
     tool: str
+    own_credential: bool = False  # acting with a credential the request brought (see ToolCall)
 
 
 _current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
@@ -116,6 +120,9 @@ def _isolated(plugin: str, middleware: ToolCallMiddleware, inner: CallNext, host
 class ServerMiddleware:
     """The SDK middleware that connects MCP messages to jiraplug (see module docstring)."""
 
+    operator_resources: frozenset[str] = frozenset()
+    """URIs of resources refused to requests that bring their own Jira credential."""
+
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
         attributes = {"mcp.method.name": ctx.method}
@@ -124,6 +131,9 @@ class ServerMiddleware:
                 name = (ctx.params or {}).get("name")
                 attributes["gen_ai.tool.name"] = str(name)
                 result = await self._tool_call(ctx, call_next, str(name))
+            elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
+                _refuse_callers_with_own_credential(ctx, str((ctx.params or {}).get("uri")))
+                result = await call_next(ctx)
             else:
                 result = await call_next(ctx)
             if ctx.method == "tools/call" and is_error_result(result):
@@ -145,7 +155,8 @@ class ServerMiddleware:
             jira = _jira_for_request(runtime, ctx)
         except UserFacingError as exc:
             return ToolCall.error_result(str(exc))
-        scope = CallScope(runtime=runtime, jira=jira, tool=name)
+        own_credential = jira is not runtime.jira
+        scope = CallScope(runtime=runtime, jira=jira, tool=name, own_credential=own_credential)
 
         async def invoke() -> Any:
             token = _current.set(scope)
@@ -162,8 +173,26 @@ class ServerMiddleware:
 
         arguments = dict((ctx.params or {}).get("arguments") or {})
         call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime,
-                        session=getattr(ctx, "session", None), _invoke=invoke)
+                        session=getattr(ctx, "session", None), own_credential=own_credential,
+                        _invoke=invoke)
         return await runtime.tool_chain(call)
+
+
+def _refuse_callers_with_own_credential(ctx: Any, uri: str) -> None:
+    """Operator resources describe every user's calls: not for a shared server's users."""
+    from jiraplug.credentials import AUTH_HEADER, credentials_from_headers
+
+    runtime: Runtime = ctx.lifespan_context
+    headers = getattr(getattr(ctx, "request", None), "headers", None)
+    if headers is None:
+        return  # stdio or in memory: the one user is the operator
+    try:
+        own = credentials_from_headers(headers, runtime.settings.server, runtime.jira.base_url) is not None
+    except UserFacingError:
+        own = True  # a malformed credential of its own is still not the operator's request
+    if own:
+        raise MCPError(INVALID_REQUEST, f"{uri} describes every user of this server and is for its operator: "
+                       f"read it without an {AUTH_HEADER} header (e.g. jiraplug stats --url)")
 
 
 def _jira_for_request(runtime: Runtime, ctx: Any) -> JiraClient:

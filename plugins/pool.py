@@ -26,7 +26,6 @@ import collections
 import importlib.util
 import threading
 import time
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ import httpx2
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jiraplug import hookimpl
+from jiraplug.runtime import Runtime
 from jiraplug.stages import POOL_WAIT, stage
 from jiraplug.toolcalls import ToolCall
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from jiraplug.httpclient import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware, Send
     from jiraplug.registry import ResourceRegistry
-    from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
     from jiraplug.toolcalls import CallNext, ToolCallMiddleware
 
@@ -346,38 +345,29 @@ class _PoolState:
         }
 
 
-_states: weakref.WeakKeyDictionary[Runtime, _PoolState] = weakref.WeakKeyDictionary()
-
-
 def _state(runtime: Runtime) -> _PoolState:
-    state = _states.get(runtime)
-    if state is None:
-        settings: PoolSettings = runtime.settings.plugin_config(PLUGIN_NAME)
-        metrics = instruments(runtime.telemetry.meter)
-        tasks = TaskLimiter(
-            settings.max_concurrent_tasks, settings.queue_size, settings.queue_timeout_seconds,
-            on_queue=lambda delta: metrics.queue_depth.add(delta, {KIND: "task"}),
-        )
-        hosts = HostLimiter(settings.max_connections_per_host, settings.pool_timeout_seconds, metrics)
-        state = _states[runtime] = _PoolState(settings, tasks, hosts)
-    return state
+    return runtime.plugin_state(__name__, lambda: _new_state(runtime))
+
+
+def _new_state(runtime: Runtime) -> _PoolState:
+    settings: PoolSettings = runtime.settings.plugin_config(PLUGIN_NAME)
+    metrics = instruments(runtime.telemetry.meter)
+    tasks = TaskLimiter(
+        settings.max_concurrent_tasks, settings.queue_size, settings.queue_timeout_seconds,
+        on_queue=lambda delta: metrics.queue_depth.add(delta, {KIND: "task"}),
+    )
+    hosts = HostLimiter(settings.max_connections_per_host, settings.pool_timeout_seconds, metrics)
+    return _PoolState(settings, tasks, hosts)
 
 
 def stats(runtime: Runtime | None = None) -> dict[str, Any] | None:
     """Tool-call slots, queue, waits and connections in use (``None`` when not running).
 
-    ``runtime`` defaults to the runtime of the tool call being served, else the most
-    recently started one in the process.
+    ``runtime`` defaults to the runtime of the tool call being served, else the latest
+    running one.
     """
-    if runtime is None:
-        try:
-            from jiraplug.toolcalls import current_call
-
-            runtime = current_call().runtime
-        except LookupError:
-            live = list(_states.values())
-            return live[-1].snapshot() if live else None
-    state = _states.get(runtime)
+    runtime = runtime or Runtime.serving()
+    state = runtime.plugin_state(__name__) if runtime is not None else None
     return state.snapshot() if state is not None else None
 
 
@@ -438,9 +428,8 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
 def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
     def read() -> dict[str, Any]:
         """Live pool statistics: tool calls running and queued, waits, connections in use."""
-        for runtime, state in list(_states.items()):
-            if runtime.settings is settings:
-                return state.snapshot()
-        return {"running": False}
+        runtime = Runtime.serving(settings)
+        state = runtime.plugin_state(__name__) if runtime is not None else None
+        return state.snapshot() if state is not None else {"running": False}
 
-    registry.add(RESOURCE_URI, read, name="pool", mime_type="application/json")
+    registry.add(RESOURCE_URI, read, name="pool", mime_type="application/json", operator_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import anyio
@@ -10,6 +11,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.test_http import serving
 
@@ -72,3 +74,40 @@ def test_oversized_request_body_is_refused(tmp_path: Path) -> None:
                                headers={"accept": "application/json, text/event-stream"})
     assert response.status_code == 413
     assert "Traceback" not in response.text and "/work/" not in response.text
+
+
+async def test_server_figures_are_for_the_operator_not_for_users(shared: str) -> None:
+    async with httpx2.AsyncClient(headers={"x-jira-authorization": basic("erin")}, timeout=30) as http:
+        async with Client(streamable_http_client(f"{shared}/mcp", http_client=http), cache=None) as user:
+            for uri in ("jiraplug://stats", "jiraplug://alerts", "jiraplug://cache", "jiraplug://pool",
+                        "jiraplug://ratelimit"):
+                with pytest.raises(MCPError, match="is for its operator"):
+                    await user.read_resource(uri)
+    async with Client(f"{shared}/mcp", cache=None) as operator:  # no Jira credential: the operator
+        stats = json.loads((await operator.read_resource("jiraplug://stats")).contents[0].text)
+    assert "tools" in stats
+
+
+async def test_one_users_burst_spends_only_their_own_rate_limit_budget(tmp_path: Path) -> None:
+    """erin floods a server that allows each credential 2 requests/s; alice is not held up."""
+    finished: list[str] = []
+
+    async def read(name: str, key: str) -> None:
+        error, text = await call_as(base, {"x-jira-authorization": basic(name)}, "jira_get_issue",
+                                    {"issue_key": key, "comment_limit": 0})
+        assert not error, text
+        finished.append(name)
+
+    with serving(tmp_path, JIRAPLUG_SERVER__ALLOW_CONFIGURED_CREDENTIALS="false",
+                 JIRAPLUG_RATELIMIT__PER_CREDENTIAL_REQUESTS_PER_SECOND="2",
+                 JIRAPLUG_RATELIMIT__PER_CREDENTIAL_BURST="2") as base:
+        async with anyio.create_task_group() as tasks:
+            for n in range(1, 11):  # about 4 s of erin's budget
+                tasks.start_soon(read, "erin", f"PLAT-{n}")
+            await anyio.sleep(0.5)  # erin's burst is spent and her calls are queued
+            for n in range(20, 22):
+                tasks.start_soon(read, "alice", f"PLAT-{n}")
+    # Behind a shared bucket alice's calls would finish among erin's last; with their own, first.
+    assert finished[-1] == "erin" and finished.count("alice") == 2
+    last_alice = max(i for i, who in enumerate(finished) if who == "alice")
+    assert finished[last_alice + 1:].count("erin") >= 4, finished

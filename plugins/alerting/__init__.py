@@ -37,12 +37,12 @@ from jiraplug.plugins.alerting.monitor import Monitor
 from jiraplug.plugins.alerting.rules import build_rules
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import SlidingWindow
+from jiraplug.runtime import Runtime
 from jiraplug.toolcalls import is_error_result
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware, Send
     from jiraplug.registry import ResourceRegistry
-    from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
     from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
@@ -162,12 +162,6 @@ class AlertingState:
             self.webhook = None
 
 
-# Created by the first hook of a run (kept only as long as its runtime lives) ...
-_by_runtime: weakref.WeakKeyDictionary[Any, AlertingState] = weakref.WeakKeyDictionary()
-# ... and listed here from startup to shutdown: what the gauge and the resource report.
-_running: list[AlertingState] = []
-
-
 def _config(settings: Settings) -> AlertingSettings:
     try:
         return settings.plugin_config(NAME)
@@ -176,15 +170,16 @@ def _config(settings: Settings) -> AlertingSettings:
 
 
 def state_of(runtime: Runtime) -> AlertingState:
-    """The alerting state of a running server (created on first use)."""
-    state = _by_runtime.get(runtime)
-    if state is None:
-        state = _by_runtime[runtime] = AlertingState(runtime, _config(runtime.settings))
-    return state
+    """The alerting state of a running server (created by the first hook of the run)."""
+    return runtime.plugin_state(__name__, lambda: AlertingState(runtime, _config(runtime.settings)))
+
+
+def _running_states() -> list[AlertingState]:
+    return [state for runtime in Runtime.live() if (state := runtime.plugin_state(__name__)) is not None]
 
 
 def _observe_active(options: metrics.CallbackOptions) -> Any:
-    for state in list(_running):
+    for state in _running_states():
         rules = [rule.name for rule in state.monitor.rules]
         for name, value in sinks.gauge_values(rules, state.active, state.seen).items():
             yield metrics.Observation(value, {"alert": name})
@@ -205,7 +200,9 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
 
     def wrap(call_next: CallNext) -> CallNext:
         async def watched(call: ToolCall) -> Any:
-            if state.config.mcp_notifications and call.session is not None:
+            # Alerts aggregate every user's calls: on a shared server they go to the operator's
+            # sessions (acting with the configured credential), not to users with their own.
+            if state.config.mcp_notifications and call.session is not None and not call.own_credential:
                 new_client = state.sessions.seen(call.session)
                 modern = sinks.is_modern(getattr(call.session, "protocol_version", None))
                 if state.active and (modern or new_client):
@@ -251,7 +248,6 @@ def jira_request_middleware(runtime: Runtime) -> JiraMiddleware:
 def startup(runtime: Runtime) -> None:
     state = state_of(runtime)
     state.start()
-    _running.append(state)
     runtime.spawn(_monitor, state, name="jiraplug.alerting.monitor")
 
 
@@ -267,7 +263,7 @@ async def _monitor(state: AlertingState) -> None:
 @hookimpl
 def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
     # The state exists from the first hook of a run (jira_request_middleware) to shutdown.
-    state = _by_runtime.get(runtime)
+    state = runtime.plugin_state(__name__)
     return state.deliver(alert) if state is not None else None
 
 
@@ -275,16 +271,15 @@ def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
 def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
     def read_alerts() -> dict[str, Any]:
         """Active alerts, each rule's threshold and state, the window's figures, and the history of changes."""
-        states = [state for state in _running if state.settings is settings]
-        return states[-1].describe() if states else {"active": [], "rules": {}, "history": []}
+        runtime = Runtime.serving(settings)
+        state = runtime.plugin_state(__name__) if runtime is not None else None
+        return state.describe() if state is not None else {"active": [], "rules": {}, "history": []}
 
-    registry.add(ALERTS_URI, read_alerts, name="jiraplug alerts", mime_type="application/json")
+    registry.add(ALERTS_URI, read_alerts, name="jiraplug alerts", mime_type="application/json", operator_only=True)
 
 
 @hookimpl
 async def shutdown(runtime: Runtime) -> None:
-    state = _by_runtime.pop(runtime, None)
+    state = runtime.plugin_state(__name__)
     if state is not None:
-        if state in _running:
-            _running.remove(state)
         await state.aclose()

@@ -32,12 +32,13 @@ from jiraplug.plugins.profiling import memory
 from jiraplug.plugins.profiling.recorder import CallProfile, activate, deactivate, mark_body_start
 from jiraplug.plugins.profiling.settings import ProfilingSettings
 from jiraplug.plugins.profiling.stats import TimingStats, format_report
+from jiraplug.runtime import Runtime
 from jiraplug.stages import listening
-from jiraplug.toolcalls import is_error_result
+from jiraplug.tool_errors import UserFacingError
+from jiraplug.toolcalls import current_call, is_error_result
 
 if TYPE_CHECKING:
     from jiraplug.registry import ResourceRegistry, ToolRegistry
-    from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
     from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
@@ -68,12 +69,6 @@ class _State:
         return self.stats.report(cache=cache, memory=memory.snapshot(self.allocations))
 
 
-# Created by the first hook of a run (kept only as long as its runtime lives) ...
-_by_runtime: weakref.WeakKeyDictionary[Any, _State] = weakref.WeakKeyDictionary()
-# ... and listed here from startup to shutdown: what the resource reports.
-_running: list[_State] = []
-
-
 def _config(settings: Settings) -> ProfilingSettings:
     try:
         return settings.plugin_config(NAME)
@@ -82,16 +77,14 @@ def _config(settings: Settings) -> ProfilingSettings:
 
 
 def _state(runtime: Runtime) -> _State:
-    state = _by_runtime.get(runtime)
-    if state is None:
-        state = _by_runtime[runtime] = _State(runtime, _config(runtime.settings))
-    return state
+    return runtime.plugin_state(__name__, lambda: _State(runtime, _config(runtime.settings)))
 
 
 def report_for(settings: Settings) -> dict[str, Any] | None:
     """The timing report of the running server built from ``settings`` (None if none runs)."""
-    states = [state for state in _running if state.settings is settings]
-    return states[-1].report() if states else None
+    runtime = Runtime.serving(settings)
+    state = runtime.plugin_state(__name__) if runtime is not None else None
+    return state.report() if state is not None else None
 
 
 def cache_snapshot(runtime: Runtime) -> dict[str, Any] | None:
@@ -186,6 +179,10 @@ def _add_profile_tool(registry: ToolRegistry, config: ProfilingSettings) -> None
         ] = "html",
     ) -> str:
         """Admin: sample the live server with pyinstrument for N seconds; returns the flame graph."""
+        if current_call().own_credential:
+            # A profile shows every user's calls in flight: on a shared server, for the operator.
+            raise UserFacingError("jiraplug_profile is for this server's operator: call it without an "
+                                  "X-Jira-Authorization header (e.g. jiraplug profile --url)")
         return await runner.profile(seconds, format)
 
     registry.add(jiraplug_profile, title="Profile the server (admin)", read_only=True, open_world=False,
@@ -198,13 +195,13 @@ def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
         """Timing report: per tool count, error rate, p50/p95/p99 latency, cache hit rate; stages; memory."""
         return report_for(settings) or {"tools": {}, "stages": {}, "cache": None, "memory": None}
 
-    registry.add(STATS_URI, read_stats, name="jiraplug timing report", mime_type="application/json")
+    registry.add(STATS_URI, read_stats, name="jiraplug timing report", mime_type="application/json",
+                 operator_only=True)
 
 
 @hookimpl
 def startup(runtime: Runtime) -> Awaitable[None] | None:
     state = _state(runtime)
-    _running.append(state)
     memory.watch()
     if state.allocations is not None:
         state.allocations.start()
@@ -226,10 +223,9 @@ async def _log_reports(state: _State) -> None:
 
 @hookimpl
 def shutdown(runtime: Runtime) -> None:
-    state = _by_runtime.pop(runtime, None)
-    if state is None or state not in _running:
+    state = runtime.plugin_state(__name__)
+    if state is None:
         return
-    _running.remove(state)
     memory.unwatch()
     if state.allocations is not None:
         state.allocations.stop()

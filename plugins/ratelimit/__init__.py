@@ -94,4 +94,4 @@ def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
         """Rate limiting: 429s received, retries by reason, waits, breaker states, adaptive rates."""
         return stats(settings)
 
-    registry.add(RESOURCE_URI, read, name="ratelimit", description=read.__doc__)
+    registry.add(RESOURCE_URI, read, name="ratelimit", description=read.__doc__, operator_only=True)

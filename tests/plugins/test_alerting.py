@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -153,6 +153,31 @@ def make_server(sandbox: SandboxServer, plugins: dict[str, object] | None = None
     environ.update({f"JIRAPLUG_ALERTING__{key.upper()}": value for key, value in settings.items()})
     app = bootstrap(environ=environ, extra_plugins={"probe": Probe(), **(plugins or {})})
     return build_server(app.settings, app.plugins), app
+
+
+@asynccontextmanager
+async def memory_alert_over_http() -> AsyncIterator[str]:
+    """A server over streamable HTTP whose memory alert fires 5 s (of the fake clock) after start."""
+    import socket
+
+    import uvicorn
+
+    from jiraplug.http import build_http_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with SandboxServer(flavour="cloud", seed=12, port=0) as sandbox:
+        server, app = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
+        web = uvicorn.Server(uvicorn.Config(build_http_app(server, app.settings.server), host="127.0.0.1", port=port,
+                                            log_level="warning"))
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(web.serve)
+            await wait_until(lambda: web.started, "the HTTP server")
+            try:
+                yield f"http://127.0.0.1:{port}/mcp"
+            finally:
+                web.should_exit = True
 
 
 async def alerts_resource(client: Client) -> dict[str, Any]:
@@ -369,48 +394,69 @@ async def test_a_third_party_sink_receives_the_memory_alert(clock: FakeClock) ->
 
 
 async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: FakeClock) -> None:
-    import socket
-
-    import uvicorn
-
-    from jiraplug.http import build_http_app
-
     received: list[Any] = []
+    late: list[Any] = []
 
     async def on_log(params: Any) -> None:
         received.append(params)
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with SandboxServer(flavour="cloud", seed=12, port=0) as sandbox:
-        server, app = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
-        web = uvicorn.Server(uvicorn.Config(build_http_app(server, app.settings.server), host="127.0.0.1", port=port,
-                                            log_level="warning"))
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(web.serve)
-            await wait_until(lambda: web.started, "the HTTP server")
-            async with Client(f"http://127.0.0.1:{port}/mcp", cache=None, mode="legacy",
-                              logging_callback=on_log) as client:
-                assert await probe(client, "PLAT-1")  # the server now knows this client
-                assert (await alerts_resource(client))["rules"]["memory_usage"]["state"] == "pending"
-                clock.advance(6)
-                pushed = await wait_until(lambda: [r.data for r in received if r.data.get("name") == "memory_usage"],
-                                          "the alert on the session's GET stream")
-                assert pushed[0]["state"] == "firing" and pushed[0]["unit"] == "By"
+    async def on_late(params: Any) -> None:
+        late.append(params)
 
-                # A client that connects while the alert fires hears of it on its first call.
-                late: list[Any] = []
+    async with memory_alert_over_http() as url, \
+            Client(url, cache=None, mode="legacy", logging_callback=on_log) as client:
+        assert await probe(client, "PLAT-1")  # the server now knows this client
+        assert (await alerts_resource(client))["rules"]["memory_usage"]["state"] == "pending"
+        clock.advance(6)
+        pushed = await wait_until(lambda: [r.data for r in received if r.data.get("name") == "memory_usage"],
+                                  "the alert on the session's GET stream")
+        assert pushed[0]["state"] == "firing" and pushed[0]["unit"] == "By"
 
-                async def on_late(params: Any) -> None:
-                    late.append(params)
+        # A client that connects while the alert fires hears of it on its first call.
+        async with Client(url, cache=None, mode="legacy", logging_callback=on_late) as other:
+            assert await probe(other, "PLAT-2")
+            told = await wait_until(lambda: [r.data for r in late if "active_alerts" in r.data], "the summary")
+            assert told[0]["active_alerts"][0]["name"] == "memory_usage"
 
-                async with Client(f"http://127.0.0.1:{port}/mcp", cache=None, mode="legacy",
-                                  logging_callback=on_late) as other:
-                    assert await probe(other, "PLAT-2")
-                    told = await wait_until(lambda: [r.data for r in late if "active_alerts" in r.data], "the summary")
-                    assert told[0]["active_alerts"][0]["name"] == "memory_usage"
-            web.should_exit = True
+
+async def test_on_a_shared_server_users_with_their_own_credential_get_no_alerts(clock: FakeClock) -> None:
+    """Alerts are figures over every user's calls: they go to the operator's sessions only."""
+    import base64
+
+    import httpx2
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.exceptions import MCPError
+
+    operator_heard: list[Any] = []
+    user_heard: list[Any] = []
+
+    async def on_operator(params: Any) -> None:
+        operator_heard.append(params)
+
+    async def on_user(params: Any) -> None:
+        user_heard.append(params)
+
+    own = {"x-jira-authorization": "Basic " + base64.b64encode(b"bob@example.com:sandbox-api-token-bob").decode()}
+    async with memory_alert_over_http() as url:
+        async with httpx2.AsyncClient(headers=own, timeout=30) as http, \
+                Client(url, cache=None, mode="legacy", logging_callback=on_operator) as operator, \
+                Client(streamable_http_client(url, http_client=http), cache=None, mode="legacy",
+                       logging_callback=on_user) as user:
+            assert await probe(operator, "PLAT-1") and await probe(user, "PLAT-1")
+            clock.advance(6)
+            await wait_until(lambda: [r for r in operator_heard if r.data.get("name") == "memory_usage"],
+                             "the alert at the operator's session")
+            assert await probe(user, "PLAT-2")  # a call while the alert fires
+            # The alerts resource, like every operator resource, is the operator's too.
+            assert (await alerts_resource(operator))["active"]
+            with pytest.raises(MCPError, match="describes every user of this server and is for its operator"):
+                await alerts_resource(user)
+        # A user who connects while the alert fires is not told of it on a first call either.
+        async with httpx2.AsyncClient(headers=own, timeout=30) as http, \
+                Client(streamable_http_client(url, http_client=http), cache=None, mode="legacy",
+                       logging_callback=on_user) as late_user:
+            assert await probe(late_user, "PLAT-3")
+    assert [r.data for r in user_heard if r.logger == "jiraplug.alerting"] == []
 
 
 def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_once() -> None:
