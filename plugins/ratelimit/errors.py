@@ -24,7 +24,8 @@ class RateLimitedTooLong(JiraError):
     def __init__(self, status: int, operation: str, wait_seconds: float, retry_at: float,
                  limit_seconds: float) -> None:
         what = "is rate limiting requests" if status == 429 else "is overloaded"
-        wait = max(1, math.ceil(wait_seconds))
+        # Rounded up, but not for float noise: a pause of 3600 s seen 10 s later is "3590 s".
+        wait = max(1, math.ceil(round(wait_seconds, 3)))
         super().__init__(
             f"Jira {what} ({status}, {operation}) and asks to wait {wait} s, longer than this server "
             f"waits (ratelimit.max_retry_after_seconds = {limit_seconds:g}); the request was not sent again. "
