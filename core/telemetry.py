@@ -28,9 +28,10 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlparse
 
 from opentelemetry import metrics, trace
@@ -502,25 +503,44 @@ def instrument_transport(transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncBa
     return wrapped
 
 
-_histogram_lock = threading.Lock()
-_operation_histogram: tuple[metrics.Meter, metrics.Histogram] | None = None
+_T = TypeVar("_T")
+
+
+def once_per_meter(build: Callable[[metrics.Meter], _T]) -> Callable[[metrics.Meter], _T]:
+    """Wrap ``build(meter)``, which creates instruments, so it runs once per meter.
+
+    OpenTelemetry warns about (and ignores) an instrument created twice; hot paths also
+    should not pay for creating one. A new meter (telemetry set up again, as tests do) gets
+    its own instruments. Thread-safe.
+    """
+    lock = threading.Lock()
+    made: weakref.WeakKeyDictionary[metrics.Meter, _T] = weakref.WeakKeyDictionary()
+
+    def instruments_of(meter: metrics.Meter) -> _T:
+        found = made.get(meter)
+        if found is None:
+            with lock:
+                found = made.get(meter)
+                if found is None:
+                    found = made[meter] = build(meter)
+        return found
+
+    instruments_of.__doc__ = build.__doc__
+    return instruments_of
+
+
+@once_per_meter
+def _operation_duration_histogram_of(meter: metrics.Meter) -> metrics.Histogram:
+    return meter.create_histogram(
+        MCP_SERVER_OPERATION_DURATION,
+        unit="s",
+        description=_MCP_OPERATION_DURATION_DESCRIPTION,
+        explicit_bucket_boundaries_advisory=list(_MCP_OPERATION_DURATION_BUCKETS),
+    )
 
 
 def _operation_duration_histogram() -> metrics.Histogram:
-    global _operation_histogram
-    meter = get_telemetry().meter
-    cached = _operation_histogram
-    if cached is not None and cached[0] is meter:
-        return cached[1]
-    with _histogram_lock:
-        histogram = meter.create_histogram(
-            MCP_SERVER_OPERATION_DURATION,
-            unit="s",
-            description=_MCP_OPERATION_DURATION_DESCRIPTION,
-            explicit_bucket_boundaries_advisory=list(_MCP_OPERATION_DURATION_BUCKETS),
-        )
-        _operation_histogram = (meter, histogram)
-        return histogram
+    return _operation_duration_histogram_of(get_telemetry().meter)
 
 
 def record_operation_duration(seconds: float, attributes: Mapping[str, str]) -> None:

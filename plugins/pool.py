@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import importlib.util
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from jiraplug import hookimpl
 from jiraplug.runtime import Runtime
 from jiraplug.stages import POOL_WAIT, stage
+from jiraplug.telemetry import once_per_meter
 from jiraplug.toolcalls import ToolCall
 
 if TYPE_CHECKING:
@@ -100,36 +100,24 @@ class PoolInstruments:
     rejected: Counter
 
 
-_lock = threading.Lock()
-_by_meter: dict[int, tuple[Meter, PoolInstruments]] = {}
-
-
+@once_per_meter
 def instruments(meter: Meter) -> PoolInstruments:
     """The pool instruments of ``meter``, created once per meter."""
-    cached = _by_meter.get(id(meter))
-    if cached is not None and cached[0] is meter:
-        return cached[1]
-    with _lock:
-        cached = _by_meter.get(id(meter))
-        if cached is not None and cached[0] is meter:
-            return cached[1]
-        made = PoolInstruments(
-            wait=meter.create_histogram(
-                "jiraplug.pool.wait.duration", unit="s",
-                description="Time spent waiting for a tool-call slot or a connection slot",
-            ),
-            in_flight=meter.create_up_down_counter(
-                "jiraplug.pool.in_flight", unit="{request}", description="Tool calls or Jira requests being served"
-            ),
-            queue_depth=meter.create_up_down_counter(
-                "jiraplug.pool.queue.depth", unit="{request}", description="Tool calls or Jira requests waiting"
-            ),
-            rejected=meter.create_counter(
-                "jiraplug.pool.rejected", unit="{request}", description="Tool calls refused as busy"
-            ),
-        )
-        _by_meter[id(meter)] = (meter, made)
-        return made
+    return PoolInstruments(
+        wait=meter.create_histogram(
+            "jiraplug.pool.wait.duration", unit="s",
+            description="Time spent waiting for a tool-call slot or a connection slot",
+        ),
+        in_flight=meter.create_up_down_counter(
+            "jiraplug.pool.in_flight", unit="{request}", description="Tool calls or Jira requests being served"
+        ),
+        queue_depth=meter.create_up_down_counter(
+            "jiraplug.pool.queue.depth", unit="{request}", description="Tool calls or Jira requests waiting"
+        ),
+        rejected=meter.create_counter(
+            "jiraplug.pool.rejected", unit="{request}", description="Tool calls refused as busy"
+        ),
+    )
 
 
 # ------------------------------------------------------------------- the task limiter

@@ -9,7 +9,6 @@ and ``.bytes`` report every live cache's layers when the metric reader collects.
 
 from __future__ import annotations
 
-import threading
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from jiraplug.plugins.cache.store import LAYERS, CacheStore
+from jiraplug.telemetry import once_per_meter
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter
@@ -43,43 +43,32 @@ class CacheInstruments:
     coalesced: Counter
 
 
-_lock = threading.Lock()
-_by_meter: dict[int, tuple[Meter, CacheInstruments]] = {}
-
-
 def watch(store: CacheStore) -> None:
     """Report ``store`` in the entries/bytes gauges while it is alive."""
     _stores.add(store)
 
 
+@once_per_meter
 def instruments(meter: Meter) -> CacheInstruments:
     """The cache instruments of ``meter``, created once per meter."""
-    cached = _by_meter.get(id(meter))
-    if cached is not None and cached[0] is meter:
-        return cached[1]
-    with _lock:
-        cached = _by_meter.get(id(meter))
-        if cached is not None and cached[0] is meter:
-            return cached[1]
-        made = CacheInstruments(
-            hits=meter.create_counter(HITS, unit="{request}", description="Reads answered from the cache"),
-            misses=meter.create_counter(MISSES, unit="{request}", description="Reads the cache could not answer"),
-            evictions=meter.create_counter(
-                EVICTIONS, unit="{entry}", description="Entries removed before being replaced (expiry, capacity, "
-                "byte budget, invalidation by a write)"
-            ),
-            coalesced=meter.create_counter(
-                COALESCED, unit="{request}", description="Reads that shared another read's upstream request"
-            ),
-        )
-        meter.create_observable_gauge(
-            ENTRIES, callbacks=[_observe_entries], unit="{entry}", description="Entries held per cache layer"
-        )
-        meter.create_observable_gauge(
-            BYTES, callbacks=[_observe_bytes], unit="By", description="Approximate bytes held per cache layer"
-        )
-        _by_meter[id(meter)] = (meter, made)
-        return made
+    made = CacheInstruments(
+        hits=meter.create_counter(HITS, unit="{request}", description="Reads answered from the cache"),
+        misses=meter.create_counter(MISSES, unit="{request}", description="Reads the cache could not answer"),
+        evictions=meter.create_counter(
+            EVICTIONS, unit="{entry}", description="Entries removed before being replaced (expiry, capacity, "
+            "byte budget, invalidation by a write)"
+        ),
+        coalesced=meter.create_counter(
+            COALESCED, unit="{request}", description="Reads that shared another read's upstream request"
+        ),
+    )
+    meter.create_observable_gauge(
+        ENTRIES, callbacks=[_observe_entries], unit="{entry}", description="Entries held per cache layer"
+    )
+    meter.create_observable_gauge(
+        BYTES, callbacks=[_observe_bytes], unit="By", description="Approximate bytes held per cache layer"
+    )
+    return made
 
 
 def _per_layer(field: str) -> Iterable[Observation]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 
 from jiraplug import stages
-from jiraplug.telemetry import get_telemetry
+from jiraplug.telemetry import get_telemetry, once_per_meter
 
 STAGE_HISTOGRAM = "jiraplug.profiling.stage.duration"
 STAGE_EVENT = "jiraplug.stage"
@@ -34,26 +33,19 @@ _BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 _active: contextvars.ContextVar[CallProfile | None] = contextvars.ContextVar("jiraplug_profiling_call", default=None)
 
-_lock = threading.Lock()
-_histogram: tuple[metrics.Meter, metrics.Histogram] | None = None
+@once_per_meter
+def _stage_histogram_of(meter: metrics.Meter) -> metrics.Histogram:
+    return meter.create_histogram(
+        STAGE_HISTOGRAM,
+        unit="s",
+        description="Duration of one stage of an MCP tool call (validation, cache lookup, Jira request, ...)",
+        explicit_bucket_boundaries_advisory=list(_BUCKETS),
+    )
 
 
 def stage_histogram() -> metrics.Histogram:
     """The histogram ``jiraplug.profiling.stage.duration``, created once per meter."""
-    global _histogram
-    meter = get_telemetry().meter
-    cached = _histogram
-    if cached is not None and cached[0] is meter:
-        return cached[1]
-    with _lock:
-        histogram = meter.create_histogram(
-            STAGE_HISTOGRAM,
-            unit="s",
-            description="Duration of one stage of an MCP tool call (validation, cache lookup, Jira request, ...)",
-            explicit_bucket_boundaries_advisory=list(_BUCKETS),
-        )
-        _histogram = (meter, histogram)
-        return histogram
+    return _stage_histogram_of(get_telemetry().meter)
 
 
 def _attribute(value: Any) -> Any:
