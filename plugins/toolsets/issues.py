@@ -98,15 +98,16 @@ async def jira_get_issue(
 
 
 async def _together(first: Awaitable[Any], second: Awaitable[Any]) -> tuple[Any, Any]:
-    """Await both concurrently; if one fails, cancel the other and raise the failure."""
-    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
-    try:
-        done = await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        raise
-    return done[0], done[1]
+    """Await both concurrently; if either fails, raise the first one's error if it has one.
+
+    (A missing issue fails both requests: the error should name the issue read, not the
+    comment list that happened to answer first.)
+    """
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results[0], results[1]
 
 
 async def jira_create_issue(

@@ -74,6 +74,13 @@ async def test_get_issue_shows_the_latest_comments_oldest_first_and_how_many_the
     assert [c["body"] for c in embedded["comment"]] == ["note 6", "note 7"]
 
 
+async def test_get_issue_of_a_missing_issue_names_the_issue_read(sandbox: Any) -> None:
+    async with connect(sandbox) as client:
+        for _ in range(5):  # both requests fail; whichever answers first, the issue read is named
+            text = await call_error(client, "jira_get_issue", issue_key="PLAT-99999")
+            assert "404" in text and "issue.get" in text and "comment" not in text
+
+
 async def test_create_issue_with_all_common_fields(sandbox: Any) -> None:
     project = sandbox.state.projects["OPS"]
     component, version = project.components[0].name, project.versions[0].name
