@@ -28,6 +28,13 @@ VIEWS = "views"
 """Tag of every cached list of issues."""
 NOT_FOUND = "notfound"
 """Tag of every cached 404 answer (any write evicts them: it may have created the thing)."""
+ISSUE_PART = "issuepart"
+"""Tag of every cached read *under* an issue (``/issue/X/comment``, ``/transitions``...).
+Such answers do not name their issue in the body, so they carry only the identifier of their
+URL: a write naming the issue by its numeric id evicts them all."""
+ISSUE_PART_BY_ID = "issuepart-by-id"
+"""Tag of reads under an issue addressed by numeric id: every write evicts them, since a
+write by key cannot tell it is the same issue."""
 
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9_]+-[1-9][0-9]*$")
 _ISSUE_KEY_CI = re.compile(r"^[A-Za-z][A-Za-z0-9_]+-[1-9][0-9]*$")
@@ -163,6 +170,10 @@ def read_tags(request: httpx2.Request, info: RequestInfo) -> tuple[set[str], boo
     view = is_view(family, segs)
     if view:
         tags.add(VIEWS)
+    if family == "api" and len(segs) > 2 and segs[0] == "issue" and not view:
+        tags.add(ISSUE_PART)
+        if _DIGITS.match(segs[1]):
+            tags.add(ISSUE_PART_BY_ID)
     return tags, view
 
 
@@ -261,8 +272,11 @@ def write_tags(request: httpx2.Request, info: RequestInfo) -> set[str] | None:
         kinds -= _ISSUE_PARTS  # a comment or worklog of a named issue changes only that issue
     if not moving_issues and any(kind not in _LOCAL_KINDS for kind in kinds):
         tags.add("issue")
+    if any(t.startswith("issue:") and _DIGITS.match(t[6:]) for t in tags):
+        tags.add(ISSUE_PART)  # by id: reads under the same issue by key cannot be told apart
     tags.add(VIEWS)
     tags.add(NOT_FOUND)
+    tags.add(ISSUE_PART_BY_ID)
     return tags
 
 

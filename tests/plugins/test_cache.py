@@ -358,6 +358,18 @@ async def test_an_added_comment_is_seen_by_the_next_read(sandbox: Any) -> None:
             "POST", f"/rest/api/3/issue/{key}/comment", {"body": adf("cache me if you can")}))
 
 
+async def test_a_comment_added_by_key_is_seen_by_get_issue_by_id_and_back(sandbox: Any) -> None:
+    """The comment list names no issue in its body: a key and the numeric id must still meet."""
+    issue = open_issue(sandbox)
+    async with serve(sandbox) as (client, _, _):
+        for read_as, write_as in ((str(issue.id), issue.key), (issue.key, str(issue.id))):
+            await call(client, "jira_get_issue", issue_key=read_as)  # cached: the issue and its comments
+            text = f"added via {write_as}"
+            await call(client, "jira_add_comment", issue_key=write_as, body=text)
+            shown = await call(client, "jira_get_issue", issue_key=read_as)
+            assert shown["comment"][-1]["body"] == text, (read_as, write_as)
+
+
 async def test_a_transition_is_seen_by_the_next_read_and_search(sandbox: Any) -> None:
     issue = open_issue(sandbox)
     reads = [("GET", f"/rest/api/3/issue/{issue.key}", None), ("GET", f"/rest/api/3/issue/{issue.key}/transitions",

@@ -186,6 +186,10 @@ def test_reads_are_tagged_by_path_and_body() -> None:
     assert {"board:7", "board", "sprint"} <= tagging.read_tags(board, info_of(board))[0]
 
 
+# Every write evicts issue lists, remembered 404s and reads under an issue addressed by id.
+EVERY_WRITE = {"views", "notfound", "issuepart-by-id"}
+
+
 def test_issue_writes_evict_the_issue_lists_and_404s_but_not_every_issue() -> None:
     for method, path, body in [
         ("PUT", "/rest/api/3/issue/PLAT-1", {"fields": {"summary": "x"}}),
@@ -195,24 +199,23 @@ def test_issue_writes_evict_the_issue_lists_and_404s_but_not_every_issue() -> No
         ("DELETE", "/rest/api/3/issue/PLAT-1/comment/10005", None),
     ]:
         request = req(method, path, body)
-        assert tagging.write_tags(request, info_of(request)) == {"issue:PLAT-1", "views", "notfound"}, path
+        assert tagging.write_tags(request, info_of(request)) == {"issue:PLAT-1", *EVERY_WRITE}, path
 
 
 def test_other_writes_are_tagged_conservatively() -> None:
     move = req("POST", "/rest/agile/1.0/sprint/12/issue", {"issues": ["PLAT-1", "PLAT-2"]})
-    assert tagging.write_tags(move, info_of(move)) == {"sprint:12", "issue:PLAT-1", "issue:PLAT-2", "views",
-                                                        "notfound"}
+    assert tagging.write_tags(move, info_of(move)) == {"sprint:12", "issue:PLAT-1", "issue:PLAT-2", *EVERY_WRITE}
     rename = req("PUT", "/rest/agile/1.0/sprint/12", {"name": "S2"})
     assert "issue" in tagging.write_tags(rename, info_of(rename))  # issues show their sprint
     create = req("POST", "/rest/api/3/issue", {"fields": {"parent": {"key": "PLAT-1"}}})
-    assert tagging.write_tags(create, info_of(create)) == {"issue:PLAT-1", "views", "notfound"}
+    assert tagging.write_tags(create, info_of(create)) == {"issue:PLAT-1", *EVERY_WRITE}
     unlink = req("DELETE", "/rest/api/3/issueLink/10010")
     assert "issue" in tagging.write_tags(unlink, info_of(unlink))  # which issues: unknown
     named = req("DELETE", "/rest/api/3/issueLink/10010", touches=("issue:PLAT-1", "issue:PLAT-2"))
     assert "issue" not in tagging.write_tags(named, info_of(named))
     link = req("POST", "/rest/api/3/issueLink", {"type": {"name": "Blocks"}, "inwardIssue": {"key": "PLAT-1"},
                                                  "outwardIssue": {"key": "OPS-2"}})
-    assert tagging.write_tags(link, info_of(link)) == {"issue:PLAT-1", "issue:OPS-2", "views", "notfound"}
+    assert tagging.write_tags(link, info_of(link)) == {"issue:PLAT-1", "issue:OPS-2", *EVERY_WRITE}
     fields = req("POST", "/rest/api/3/something", touches=("field:*",))
     assert {"field", "issue", "views"} <= tagging.write_tags(fields, info_of(fields))
     unknown = req("POST", "/rest/api/3/something/else")
@@ -344,6 +347,37 @@ async def test_a_read_is_stored_unless_a_write_meanwhile_names_what_it_shows(wri
     assert (again.headers.get("x-jiraplug-cache") == "hit") is stored
     assert calls == (1 if stored else 2)
     assert cache.counters.not_stored_after_write == (0 if stored else 1)
+
+
+@pytest.mark.parametrize(
+    ("read_as", "write_as", "evicted"),
+    [("PLAT-1", "PLAT-1", True), ("10001", "PLAT-1", True), ("PLAT-1", "10001", True), ("10001", "10001", True),
+     ("PLAT-1", "PLAT-2", False)],
+)
+@pytest.mark.anyio
+async def test_reads_under_an_issue_are_evicted_by_a_write_naming_it_either_way(
+    read_as: str, write_as: str, evicted: bool
+) -> None:
+    """A comment list names no issue in its body: key and numeric id must still meet."""
+    calls = 0
+
+    async def comments(request: httpx2.Request) -> httpx2.Response:
+        nonlocal calls
+        calls += 1
+        return httpx2.Response(200, headers={"content-type": "application/json"},
+                               json={"comments": [], "total": 0}, request=request)
+
+    async def write(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(201, json={"id": "5"}, request=request)
+
+    cache = ResponseCache(CacheSettings())
+    read = cache.middleware(comments)
+    await read(req("GET", f"/rest/api/3/issue/{read_as}/comment"))
+    assert (await read(req("GET", f"/rest/api/3/issue/{read_as}/comment"))).headers["x-jiraplug-cache"] == "hit"
+    await cache.middleware(write)(req("POST", f"/rest/api/3/issue/{write_as}/comment", {"body": "x"},
+                                      touches=(f"issue:{write_as}",)))
+    await read(req("GET", f"/rest/api/3/issue/{read_as}/comment"))
+    assert calls == (2 if evicted else 1)
 
 
 def test_the_write_log_refuses_reads_older_than_what_it_remembers() -> None:
