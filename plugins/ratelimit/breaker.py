@@ -1,10 +1,16 @@
 """A circuit breaker for one Jira site.
 
-*Closed*: requests flow; consecutive server-side failures (5xx, connection errors) are
-counted and any other answer resets the count. At the threshold it *opens*: requests fail
-fast for the cooldown. Then it is *half-open*: exactly one request (the probe) goes
-through while the others keep failing fast; the probe's success closes the breaker, its
-failure opens it for another cooldown.
+*Closed*: requests flow, and their outcomes are counted over the last ``window`` seconds. It
+*opens* when at least ``threshold`` of them failed on the server side (5xx, connection
+errors, timeouts) **and** they are at least ``failure_rate`` of all outcomes in the window:
+requests then fail fast for the cooldown. Then it is *half-open*: exactly one request (the
+probe) goes through while the others keep failing fast; the probe's success closes the
+breaker, its failure opens it for another cooldown.
+
+Why a rate and not "N failures in a row": under many concurrent requests a partly failing
+Jira (30% of answers 5xx) produces five failures in a row every few hundred requests, and
+each trip turned 30 s of mostly good answers into errors. A site that is really down fails
+everything, so it still opens after ``threshold`` failures.
 
 No library used here fits an asyncio client with an injectable clock and this
 probe-in-flight rule, and the logic is small, so it is written out.
@@ -13,6 +19,7 @@ probe-in-flight rule, and the logic is small, so it is written out.
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Callable
 
 
@@ -31,13 +38,18 @@ class BreakerState(enum.StrEnum):
 class BreakerOpenError(Exception):
     """Raised by :meth:`CircuitBreaker.admit` while requests must fail fast (internal)."""
 
-    def __init__(self, retry_in: float, failures: int) -> None:
+    def __init__(self, retry_in: float, failures: int, outcomes: int) -> None:
         super().__init__(f"circuit open; retry in {retry_in:.1f} s")
         self.retry_in = retry_in
         self.failures = failures
+        self.outcomes = outcomes
 
 
 StateListener = Callable[[BreakerState, BreakerState], None]
+
+
+SLOTS = 10
+"""Time slots the outcome window is cut into (its edge moves in steps of window / SLOTS)."""
 
 
 class CircuitBreaker:
@@ -47,13 +59,18 @@ class CircuitBreaker:
     """
 
     def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float],
-                 on_change: StateListener | None = None) -> None:
+                 on_change: StateListener | None = None, *, failure_rate: float = 0.5,
+                 window: float = 10.0) -> None:
         self.threshold = threshold
         self.cooldown = cooldown
+        self.failure_rate = failure_rate
+        self.window = window
         self._clock = clock
         self._on_change = on_change
         self.state = BreakerState.CLOSED
-        self.failures = 0  # consecutive server-side failures
+        self.failures = 0  # server-side failures in the window (when it opened: those that opened it)
+        self.outcomes = 0  # all outcomes in the window
+        self._slots: deque[list[int]] = deque()  # [slot index, outcomes, failures], oldest first
         self._opened_at = 0.0
         self._probe_in_flight = False
 
@@ -81,12 +98,12 @@ class CircuitBreaker:
         if self.state is BreakerState.OPEN:
             remaining = self.retry_in()
             if remaining > 0:
-                raise BreakerOpenError(remaining, self.failures)
+                raise BreakerOpenError(remaining, self.failures, self.outcomes)
             if not claim:
                 return False
             self._set(BreakerState.HALF_OPEN)
         if self._probe_in_flight:
-            raise BreakerOpenError(0.0, self.failures)
+            raise BreakerOpenError(0.0, self.failures, self.outcomes)
         if claim:
             self._probe_in_flight = True
             return True
@@ -98,15 +115,43 @@ class CircuitBreaker:
             self._probe_in_flight = False
         if self.threshold <= 0:
             return
-        if not failed:
-            self.failures = 0
-            if probe:
+        if probe:
+            self._forget()
+            if failed:
+                self.failures = self.outcomes = 1
+                self._open()
+            else:
                 self._set(BreakerState.CLOSED)
             return
-        self.failures += 1
-        if probe or (self.state is BreakerState.CLOSED and self.failures >= self.threshold):
-            self._opened_at = self._clock()
-            self._set(BreakerState.OPEN)
+        if self.state is not BreakerState.CLOSED:
+            return  # admitted before the breaker opened: the probe decides from here
+        self._count(failed)
+        if failed and self.failures >= self.threshold and self.failures >= self.failure_rate * self.outcomes:
+            self._open()
+
+    def _open(self) -> None:
+        self._opened_at = self._clock()
+        self._set(BreakerState.OPEN)
+
+    def _count(self, failed: bool) -> None:
+        width = self.window / SLOTS
+        index = int(self._clock() // width)
+        if not self._slots or self._slots[-1][0] < index:
+            self._slots.append([index, 0, 0])
+            while self._slots and self._slots[0][0] <= index - SLOTS:
+                _, outcomes, failures = self._slots.popleft()
+                self.outcomes -= outcomes
+                self.failures -= failures
+        slot = self._slots[-1]
+        slot[1] += 1
+        self.outcomes += 1
+        if failed:
+            slot[2] += 1
+            self.failures += 1
+
+    def _forget(self) -> None:
+        self._slots.clear()
+        self.failures = self.outcomes = 0
 
     def release(self, *, probe: bool) -> None:
         """Give the probe slot back when the probe ended without an outcome (cancelled)."""

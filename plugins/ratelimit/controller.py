@@ -236,7 +236,7 @@ class RateLimitController:
             return call.breaker.admit(claim=claim)
         except BreakerOpenError as exc:
             self.instruments.failed_fast(call.server, call.info.operation)
-            raise CircuitOpen(policy.display_host(call.request.url), exc.failures, exc.retry_in,
+            raise CircuitOpen(policy.display_host(call.request.url), exc.failures, exc.outcomes, exc.retry_in,
                               self.wall_clock() + exc.retry_in, call.info.operation) from None
 
     def _breaker(self, server: str) -> CircuitBreaker:
@@ -248,7 +248,9 @@ class RateLimitController:
                 log.log(level, "circuit breaker for %s: %s -> %s", server, previous.value, state.value)
 
             breaker = CircuitBreaker(self.config.breaker_failure_threshold, self.config.breaker_cooldown_seconds,
-                                     lambda: self.clock(), changed)
+                                     lambda: self.clock(), changed,
+                                     failure_rate=self.config.breaker_failure_rate_percent / 100,
+                                     window=self.config.breaker_window_seconds)
             self._breakers[server] = breaker
         return breaker
 

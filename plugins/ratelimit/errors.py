@@ -38,9 +38,11 @@ class RateLimitedTooLong(JiraError):
 class CircuitOpen(JiraUnavailable):
     """Recent requests to this Jira failed on the server side; calls fail fast for a while."""
 
-    def __init__(self, host: str, failures: int, retry_in: float, retry_at: float, operation: str) -> None:
+    def __init__(self, host: str, failures: int, outcomes: int, retry_in: float, retry_at: float,
+                 operation: str) -> None:
+        recent = "the last request" if outcomes <= 1 else f"{failures} of the last {outcomes} requests"
         super().__init__(
-            f"Jira at {host} is failing ({failures} server errors or connection failures in a row), so "
+            f"Jira at {host} is failing ({recent} failed with a server error or no answer), so "
             f"jiraplug is not sending requests there for now ({operation} not sent); "
             f"retry after {_clock_time(retry_at)} (in {max(1, round(retry_in))} s)"
         )

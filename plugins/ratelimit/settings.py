@@ -42,7 +42,14 @@ class RateLimitSettings(BaseModel):
     backoff_max_seconds: float = Field(10.0, gt=0, description="Cap of one backoff wait")
 
     breaker_failure_threshold: int = Field(
-        5, ge=0, description="Consecutive server-side failures (5xx, connection errors) that open the breaker (0: off)"
+        5, ge=0, description="Fewest server-side failures (5xx, connection errors) in the window that open the "
+        "breaker (0: off)"
+    )
+    breaker_failure_rate_percent: float = Field(
+        50.0, gt=0, le=100, description="Share of the window's requests that must have failed to open the breaker"
+    )
+    breaker_window_seconds: float = Field(
+        10.0, gt=0, le=3600, description="Recent time over which the breaker counts outcomes"
     )
     breaker_cooldown_seconds: float = Field(
         30.0, gt=0, description="How long an open breaker fails calls fast before one probe request is let through"

@@ -276,7 +276,7 @@ async def test_breaker_opens_fails_fast_and_recovers(sandbox, otel_memory) -> No
         assert len(sandbox.request_log) == 3
 
         fast = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
-        assert fast.is_error and "is failing (3 server errors" in fast.content[0].text
+        assert fast.is_error and "is failing (3 of the last 3 requests failed" in fast.content[0].text
         assert "retry after" in fast.content[0].text and "(in 30 s)" in fast.content[0].text
         assert len(sandbox.request_log) == 3  # failed fast: Jira was not contacted
 

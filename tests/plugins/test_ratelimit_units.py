@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from jiraplug.jira.middleware import EXTENSION_KEY, RequestInfo
-from jiraplug.plugins.ratelimit.breaker import BreakerState, CircuitBreaker
+from jiraplug.plugins.ratelimit.breaker import BreakerOpenError, BreakerState, CircuitBreaker
 from jiraplug.plugins.ratelimit.controller import RateLimitController
 from jiraplug.plugins.ratelimit.errors import CircuitOpen, RateLimitedTooLong, WriteOutcomeUnknown
 from jiraplug.plugins.ratelimit.headers import advertised_rate, parse_reset, parse_retry_after, requested_wait
@@ -365,16 +365,47 @@ async def test_a_delete_that_finds_nothing_after_an_unanswered_attempt_says_it_m
 # --------------------------------------------------------------------------- breaker
 
 
-def test_breaker_counts_consecutive_failures_only() -> None:
+def test_breaker_opens_on_a_failure_rate_not_on_a_run_of_bad_luck() -> None:
     fake = FakeTime(start=0.0)
     changes: list[tuple[str, str]] = []
-    breaker = CircuitBreaker(3, 30, fake.clock, lambda a, b: changes.append((a.value, b.value)))
-    for failed in (True, True, False, True, True):
+    breaker = CircuitBreaker(3, 30, fake.clock, lambda a, b: changes.append((a.value, b.value)),
+                             failure_rate=0.5, window=10)
+
+    def outcome(failed: bool) -> None:
         breaker.record(failed=failed, probe=breaker.admit(claim=True))
-    assert breaker.state is BreakerState.CLOSED  # the success in between reset the count
-    breaker.record(failed=True, probe=breaker.admit(claim=True))
+
+    for _ in range(12):  # a partly failing Jira: 1 in 3 answers fails, three in a row now and then
+        outcome(False)
+        outcome(True)
+        outcome(False)
+    for _ in range(3):
+        outcome(True)
+    assert breaker.state is BreakerState.CLOSED  # 15 of 39 failed: below half
+    assert (breaker.failures, breaker.outcomes) == (15, 39)
+
+    fake.advance(11)  # those outcomes leave the window
+    for _ in range(2):
+        outcome(True)
+    assert breaker.state is BreakerState.CLOSED  # below the threshold of 3 failures
+    outcome(True)
     assert breaker.state is BreakerState.OPEN and changes == [("closed", "open")]
+    with pytest.raises(BreakerOpenError) as caught:
+        breaker.admit(claim=True)
+    assert (caught.value.failures, caught.value.outcomes) == (3, 3)
     assert CircuitBreaker(0, 30, fake.clock).admit(claim=True) is False  # threshold 0: off
+
+
+def test_a_site_that_goes_down_opens_the_breaker_once_half_its_recent_answers_fail() -> None:
+    fake = FakeTime(start=0.0)
+    breaker = CircuitBreaker(5, 30, fake.clock, failure_rate=0.5, window=10)
+    for _ in range(8):
+        breaker.record(failed=False, probe=breaker.admit(claim=True))
+        fake.advance(0.5)
+    failures = 0
+    while breaker.state is BreakerState.CLOSED:
+        breaker.record(failed=True, probe=breaker.admit(claim=True))
+        failures += 1
+    assert failures == 8  # 8 good then 8 bad answers: half of the window
 
 
 async def test_half_open_breaker_lets_exactly_one_probe_through() -> None:
@@ -389,7 +420,7 @@ async def test_half_open_breaker_lets_exactly_one_probe_through() -> None:
     send = rl.wrap(jira.send)
     for _ in range(2):
         assert (await send(build(jira))).status_code == 502
-    with pytest.raises(CircuitOpen, match=r"failing \(2 server errors.*retry after"):
+    with pytest.raises(CircuitOpen, match=r"failing \(2 of the last 2 requests failed.*retry after"):
         await send(build(jira))
     assert len(jira.received) == 2
     fake.advance(31)
