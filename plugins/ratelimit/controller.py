@@ -146,7 +146,7 @@ class RateLimitController:
             self._pushed_back(call, response, sent_at)
         elif status >= 500:
             call.unanswered = True
-        if call.unanswered:
+        if call.unanswered and not call.info.read_only:  # a read that got no answer changed nothing
             response.extensions[UNANSWERED_ATTEMPT_KEY] = True
         return response
 

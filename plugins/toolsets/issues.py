@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -71,22 +70,33 @@ async def jira_get_issue(
     expands = split_csv(expand) or []
     if changelog and "changelog" not in expands:
         expands.append("changelog")
-    latest: dict[str, Any] | None = None
+    latest: Any = None
+    comments_error: str | None = None
     if wanted is None and comment_limit:
         # Jira embeds *every* comment in the issue's comment field: a long-lived issue's answer
         # grows without bound. The latest few come from the comment list instead, alongside.
-        raw, latest = await _together(
+        raw, latest = await asyncio.gather(
             client.get_issue(key, fields=list(DEFAULT_FIELDS), expand=expands or None),
             client.request("GET", f"{client.api}/issue/{key}/comment", operation="comment.list", subject=key,
                            params={"startAt": 0, "maxResults": comment_limit, "orderBy": "-created"}),
+            return_exceptions=True,
         )
+        if isinstance(raw, BaseException):
+            raise raw  # a missing issue fails both: name the issue read, not the comment list
+        if isinstance(latest, UserFacingError):
+            comments_error = str(latest)  # the issue was read: show it, and say why comments are missing
+        elif isinstance(latest, BaseException):
+            raise latest
     else:
         raw = await client.get_issue(key, fields=wanted or list(DEFAULT_FIELDS), expand=expands or None)
     with stage(RENDER):
         issue = compact_issue(raw, client.base_url)
-        if latest is not None:
+        if comments_error is not None:
+            issue["comment_error"] = comments_error
+        elif latest is not None:
             shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
-            issue["comment"] = render_field("comment", shown)
+            if shown:
+                issue["comment"] = render_field("comment", shown)
             total = latest.get("total")
             if isinstance(total, int) and total > len(shown):
                 issue["comment_total"] = total  # the rest: jira_get_comments
@@ -95,19 +105,6 @@ async def jira_get_issue(
         if changelog:
             issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
     return issue
-
-
-async def _together(first: Awaitable[Any], second: Awaitable[Any]) -> tuple[Any, Any]:
-    """Await both concurrently; if either fails, raise the first one's error if it has one.
-
-    (A missing issue fails both requests: the error should name the issue read, not the
-    comment list that happened to answer first.)
-    """
-    results = await asyncio.gather(first, second, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results[0], results[1]
 
 
 async def jira_create_issue(

@@ -362,6 +362,15 @@ async def test_a_delete_that_finds_nothing_after_an_unanswered_attempt_says_it_m
         assert "An earlier attempt of this delete got no answer and may have deleted it already" in message
 
 
+async def test_a_read_that_finds_nothing_after_an_unanswered_attempt_is_a_plain_404() -> None:
+    from jiraplug.jira.errors import error_from_response
+
+    rl, _ = controller()
+    jira = ScriptedJira(httpx2.ReadTimeout("no answer"), then=httpx2.Response(404, json={"errorMessages": ["No."]}))
+    response = await rl.wrap(jira.send)(build(jira))
+    assert len(jira.received) == 2 and "earlier attempt" not in str(error_from_response(response, "issue.get"))
+
+
 # --------------------------------------------------------------------------- breaker
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx2
 import pytest
 
+from jiraplug import hookimpl
 from jiraplug.sandbox import SandboxServer
 from tests.tools.helpers import call, call_error, connect
 
@@ -72,6 +74,32 @@ async def test_get_issue_shows_the_latest_comments_oldest_first_and_how_many_the
     assert "comment" not in none and "comment_total" not in none
     # Asking for the comment field by name still works (Jira embeds them; the latest are kept).
     assert [c["body"] for c in embedded["comment"]] == ["note 6", "note 7"]
+
+
+class CommentListFails:
+    """A plugin whose middleware answers 503 to every comment-list read (Jira's comments broken)."""
+
+    @hookimpl
+    def jira_request_middleware(self, runtime):  # type: ignore[no-untyped-def]
+        def wrap(send):  # type: ignore[no-untyped-def]
+            async def failing(request: httpx2.Request) -> httpx2.Response:
+                if request.method == "GET" and request.url.path.endswith("/comment"):
+                    return httpx2.Response(503, json={"errorMessages": ["Comments are unavailable."]},
+                                           request=request)
+                return await send(request)
+
+            return failing
+
+        return wrap
+
+
+async def test_get_issue_still_shows_the_issue_when_its_comments_cannot_be_read(sandbox: Any) -> None:
+    key = next(i.key for i in sandbox.state.issues if i.comments)
+    async with connect(sandbox, plugins={"comment_list_fails": CommentListFails()},
+                       JIRAPLUG_DISABLE_PLUGINS="ratelimit") as client:
+        issue = await call(client, "jira_get_issue", issue_key=key)
+    assert issue["key"] == key and issue["summary"] and "comment" not in issue
+    assert "503" in issue["comment_error"] and "comment.list" in issue["comment_error"]
 
 
 async def test_get_issue_of_a_missing_issue_names_the_issue_read(sandbox: Any) -> None:
