@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.settings import ServerSettings
@@ -22,6 +24,7 @@ from jiraplug.tool_errors import UserFacingError
 
 AUTH_HEADER = "X-Jira-Authorization"
 URL_HEADER = "X-Jira-Url"
+OPERATOR_HEADER = "X-Jiraplug-Operator"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,24 @@ def parse_authorization(raw: str) -> JiraAuth:
         f"the {AUTH_HEADER} header must be 'Basic <base64 of email:api-token>', 'Bearer <token>' "
         "or 'Token <personal access token>'"
     )
+
+
+def is_operator(headers: Any, server: ServerSettings, has_configured_credentials: bool, own_credential: bool) -> bool:
+    """Whether a request comes from the server's operator (who may see every user's figures).
+
+    Decided positively, never by what a request leaves out: a request over stdio or in
+    memory (``headers`` None: the one user runs the server), a request carrying
+    ``server.operator_token`` in ``X-Jiraplug-Operator``, or one the server lends its own
+    Jira credential to (a one-person server, by default only on loopback).
+    """
+    if headers is None:
+        return True
+    token = server.operator_token
+    if token is not None:
+        sent = headers.get(OPERATOR_HEADER.lower()) or ""
+        if hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
+            return True
+    return not own_credential and has_configured_credentials and configured_credentials_allowed(server)
 
 
 def configured_credentials_allowed(server: ServerSettings) -> bool:

@@ -168,6 +168,11 @@ class ServerSettings(StrictModel):
         "(default: only when bound to loopback)",
     )
     max_request_bytes: int = Field(default=4 * 1024 * 1024, gt=0, description="Largest HTTP request body")
+    operator_token: SecretStr | None = Field(
+        default=None,
+        description="Token in X-Jiraplug-Operator that marks a request as the operator's: server-wide "
+        "figures, alerts and admin tools (secret)",
+    )
 
 
 class ToolsSettings(StrictModel):
@@ -202,6 +207,7 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "JIRA_PROXY": ("jira", "proxy"),
     "JIRA_CUSTOM_HEADERS": ("jira", "custom_headers"),
     "JIRAPLUG_HTTP_TOKEN": ("server", "http_token"),
+    "JIRAPLUG_OPERATOR_TOKEN": ("server", "operator_token"),
     "READ_ONLY_MODE": ("tools", "read_only"),
     "ENABLED_TOOLS": ("tools", "enabled_tools"),
     "TOOLSETS": ("tools", "toolsets"),

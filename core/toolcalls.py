@@ -39,9 +39,9 @@ class ToolCall:
     invoked: bool = False
     # The SDK's per-request ``ServerSession`` (log notifications back to this client), or None.
     session: Any = field(default=None, repr=False)
-    # True when the call acts with a Jira credential it brought (a user of a shared server),
-    # False when it acts with the server's configured one (the operator's own sessions).
-    own_credential: bool = False
+    # True when the request comes from the server's operator (see jiraplug.credentials.is_operator):
+    # server-wide figures and alerts are for them, not for a shared server's users.
+    operator: bool = False
     _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
 
     @staticmethod
@@ -61,7 +61,7 @@ class CallScope:
     runtime: Runtime
     jira: JiraClient
     tool: str
-    own_credential: bool = False  # acting with a credential the request brought (see ToolCall)
+    operator: bool = False  # the request comes from the server's operator (see ToolCall)
 
 
 _current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
@@ -132,7 +132,7 @@ class ServerMiddleware:
                 attributes["gen_ai.tool.name"] = str(name)
                 result = await self._tool_call(ctx, call_next, str(name))
             elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
-                _refuse_callers_with_own_credential(ctx, str((ctx.params or {}).get("uri")))
+                _refuse_all_but_the_operator(ctx, str((ctx.params or {}).get("uri")))
                 result = await call_next(ctx)
             else:
                 result = await call_next(ctx)
@@ -151,12 +151,16 @@ class ServerMiddleware:
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
         runtime: Runtime = ctx.lifespan_context
+        operator = _is_operator(runtime, ctx)
         try:
             jira = _jira_for_request(runtime, ctx)
         except UserFacingError as exc:
-            return ToolCall.error_result(str(exc))
-        own_credential = jira is not runtime.jira
-        scope = CallScope(runtime=runtime, jira=jira, tool=name, own_credential=own_credential)
+            if not operator:
+                return ToolCall.error_result(str(exc))
+            # The operator (by token) of a server without a Jira credential of its own: admin
+            # tools work; a Jira tool gets Jira's own refusal.
+            jira = runtime.jira
+        scope = CallScope(runtime=runtime, jira=jira, tool=name, operator=operator)
 
         async def invoke() -> Any:
             token = _current.set(scope)
@@ -173,26 +177,30 @@ class ServerMiddleware:
 
         arguments = dict((ctx.params or {}).get("arguments") or {})
         call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime,
-                        session=getattr(ctx, "session", None), own_credential=own_credential,
-                        _invoke=invoke)
+                        session=getattr(ctx, "session", None), operator=operator, _invoke=invoke)
         return await runtime.tool_chain(call)
 
 
-def _refuse_callers_with_own_credential(ctx: Any, uri: str) -> None:
-    """Operator resources describe every user's calls: not for a shared server's users."""
-    from jiraplug.credentials import AUTH_HEADER, credentials_from_headers
+def _is_operator(runtime: Runtime, ctx: Any) -> bool:
+    from jiraplug.credentials import credentials_from_headers, is_operator
 
-    runtime: Runtime = ctx.lifespan_context
+    server = runtime.settings.server
     headers = getattr(getattr(ctx, "request", None), "headers", None)
-    if headers is None:
-        return  # stdio or in memory: the one user is the operator
     try:
-        own = credentials_from_headers(headers, runtime.settings.server, runtime.jira.base_url) is not None
+        own = headers is not None and credentials_from_headers(headers, server, runtime.jira.base_url) is not None
     except UserFacingError:
-        own = True  # a malformed credential of its own is still not the operator's request
-    if own:
+        own = True  # a malformed credential of its own is still a user's request
+    return is_operator(headers, server, runtime.has_configured_credentials, own)
+
+
+def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
+    """Operator resources describe every user's calls: not for a shared server's users."""
+    from jiraplug.credentials import OPERATOR_HEADER
+
+    if not _is_operator(ctx.lifespan_context, ctx):
         raise MCPError(INVALID_REQUEST, f"{uri} describes every user of this server and is for its operator: "
-                       f"read it without an {AUTH_HEADER} header (e.g. jiraplug stats --url)")
+                       f"send the server's operator token in {OPERATOR_HEADER} "
+                       "(e.g. jiraplug stats --url ... --operator-token ...)")
 
 
 def _jira_for_request(runtime: Runtime, ctx: Any) -> JiraClient:

@@ -18,6 +18,9 @@ from tests.test_http import serving
 pytestmark = pytest.mark.anyio
 
 
+OPERATOR_TOKEN = "operator-token-for-tests"
+
+
 def basic(name: str) -> str:
     return "Basic " + base64.b64encode(f"{name}@example.com:sandbox-api-token-{name}".encode()).decode()
 
@@ -32,7 +35,8 @@ async def call_as(base: str, headers: dict[str, str], tool: str, arguments: dict
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     with serving(tmp_path_factory.mktemp("shared"), JIRAPLUG_SERVER__ALLOW_CONFIGURED_CREDENTIALS="false",
-                 JIRAPLUG_SERVER__ALLOWED_JIRA_URLS="https://other.example.net") as base:
+                 JIRAPLUG_SERVER__ALLOWED_JIRA_URLS="https://other.example.net",
+                 JIRAPLUG_OPERATOR_TOKEN=OPERATOR_TOKEN, JIRAPLUG_PROFILING__ADMIN_TOOLS="true") as base:
         yield base
 
 
@@ -76,16 +80,30 @@ def test_oversized_request_body_is_refused(tmp_path: Path) -> None:
     assert "Traceback" not in response.text and "/work/" not in response.text
 
 
-async def test_server_figures_are_for_the_operator_not_for_users(shared: str) -> None:
-    async with httpx2.AsyncClient(headers={"x-jira-authorization": basic("erin")}, timeout=30) as http:
-        async with Client(streamable_http_client(f"{shared}/mcp", http_client=http), cache=None) as user:
-            for uri in ("jiraplug://stats", "jiraplug://alerts", "jiraplug://cache", "jiraplug://pool",
-                        "jiraplug://ratelimit"):
-                with pytest.raises(MCPError, match="is for its operator"):
-                    await user.read_resource(uri)
-    async with Client(f"{shared}/mcp", cache=None) as operator:  # no Jira credential: the operator
-        stats = json.loads((await operator.read_resource("jiraplug://stats")).contents[0].text)
-    assert "tools" in stats
+async def read_resources_as(base: str, headers: dict[str, str], *uris: str) -> list[dict | str]:
+    """Each resource's JSON, or the error message it was refused with."""
+    results: list[dict | str] = []
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            for uri in uris:
+                try:
+                    results.append(json.loads((await client.read_resource(uri)).contents[0].text))
+                except MCPError as exc:
+                    results.append(str(exc))
+    return results
+
+
+@pytest.mark.parametrize("headers", [
+    {"x-jira-authorization": basic("erin")},  # a user
+    {},  # a user who leaves their credential out is no operator either
+    {"x-jira-authorization": basic("erin"), "x-jiraplug-operator": "guess"},  # a wrong operator token
+])
+async def test_server_figures_are_for_the_operator_not_for_users(shared: str, headers: dict[str, str]) -> None:
+    uris = ("jiraplug://stats", "jiraplug://alerts", "jiraplug://cache", "jiraplug://pool", "jiraplug://ratelimit")
+    refused = await read_resources_as(shared, headers, *uris)
+    assert all(isinstance(r, str) and "is for its operator" in r for r in refused), refused
+    served = await read_resources_as(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}, *uris)
+    assert all(isinstance(r, dict) for r in served) and "tools" in served[0]
 
 
 async def test_one_users_burst_spends_only_their_own_rate_limit_budget(tmp_path: Path) -> None:
@@ -111,3 +129,12 @@ async def test_one_users_burst_spends_only_their_own_rate_limit_budget(tmp_path:
     assert finished[-1] == "erin" and finished.count("alice") == 2
     last_alice = max(i for i, who in enumerate(finished) if who == "alice")
     assert finished[last_alice + 1:].count("erin") >= 4, finished
+
+
+async def test_the_admin_profile_tool_is_the_operators(shared: str) -> None:
+    arguments = {"seconds": 0.2, "format": "speedscope"}
+    error, text = await call_as(shared, {"x-jira-authorization": basic("erin")}, "jiraplug_profile", arguments)
+    assert error and "is for this server's operator" in text
+    # The operator, on a server with no Jira credential of its own, still reaches admin tools.
+    error, text = await call_as(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}, "jiraplug_profile", arguments)
+    assert not error and json.loads(text)["$schema"].startswith("https://www.speedscope.app")

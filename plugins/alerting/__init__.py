@@ -201,8 +201,8 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
     def wrap(call_next: CallNext) -> CallNext:
         async def watched(call: ToolCall) -> Any:
             # Alerts aggregate every user's calls: on a shared server they go to the operator's
-            # sessions (acting with the configured credential), not to users with their own.
-            if state.config.mcp_notifications and call.session is not None and not call.own_credential:
+            # sessions, not to its users.
+            if state.config.mcp_notifications and call.session is not None and call.operator:
                 new_client = state.sessions.seen(call.session)
                 modern = sinks.is_modern(getattr(call.session, "protocol_version", None))
                 if state.active and (modern or new_client):

@@ -179,10 +179,10 @@ def _add_profile_tool(registry: ToolRegistry, config: ProfilingSettings) -> None
         ] = "html",
     ) -> str:
         """Admin: sample the live server with pyinstrument for N seconds; returns the flame graph."""
-        if current_call().own_credential:
+        if not current_call().operator:
             # A profile shows every user's calls in flight: on a shared server, for the operator.
-            raise UserFacingError("jiraplug_profile is for this server's operator: call it without an "
-                                  "X-Jira-Authorization header (e.g. jiraplug profile --url)")
+            raise UserFacingError("jiraplug_profile is for this server's operator: send the server's operator "
+                                  "token in X-Jiraplug-Operator (e.g. jiraplug profile --url ... --operator-token ...)")
         return await runner.profile(seconds, format)
 
     registry.add(jiraplug_profile, title="Profile the server (admin)", read_only=True, open_world=False,

@@ -2,7 +2,9 @@
 
 Both talk to ``--url`` (the server's ``/mcp`` endpoint) as an ordinary MCP client, with
 ``Authorization: Bearer`` from ``--token`` or ``$JIRAPLUG_HTTP_TOKEN`` when the server
-requires one. The token is never printed.
+requires one, and as the server's operator with ``X-Jiraplug-Operator`` from
+``--operator-token`` or ``$JIRAPLUG_OPERATOR_TOKEN`` (a shared server shows its figures only
+to its operator). Tokens are never printed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from jiraplug.credentials import OPERATOR_HEADER
 from jiraplug.errors import StartupError
 
 STATS_URI = "jiraplug://stats"
@@ -47,6 +50,8 @@ def add_commands(subparsers: Any) -> None:
 def _connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", required=True, help="the server's MCP endpoint, e.g. http://127.0.0.1:8000/mcp")
     parser.add_argument("--token", help="bearer token of the server (default: $JIRAPLUG_HTTP_TOKEN)")
+    parser.add_argument("--operator-token",
+                        help="the server's operator token, server.operator_token (default: $JIRAPLUG_OPERATOR_TOKEN)")
 
 
 def _check_url(url: str) -> str:
@@ -66,7 +71,7 @@ def output_format(path: Path) -> str:
     raise StartupError(f"--output {str(path)!r}: expected a file ending in .html or .speedscope.json")
 
 
-async def _with_client(url: str, token: str | None, work: Any, statuses: list[int], timeout: float) -> Any:
+async def _with_client(url: str, headers: dict[str, str], work: Any, statuses: list[int], timeout: float) -> Any:
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
@@ -75,7 +80,6 @@ async def _with_client(url: str, token: str | None, work: Any, statuses: list[in
         # The SDK reports an HTTP error status only as "an error response": keep it to explain.
         statuses.append(response.status_code)
 
-    headers = {"authorization": f"Bearer {token}"} if token else {}
     async with httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(timeout),
                                   event_hooks={"response": [remember]}) as http:
         async with Client(streamable_http_client(url, http_client=http), cache=None,
@@ -83,12 +87,12 @@ async def _with_client(url: str, token: str | None, work: Any, statuses: list[in
             return await work(client)
 
 
-def _run(url: str, token: str | None, work: Any, what: str, timeout: float = 30.0) -> Any:
+def _run(url: str, headers: dict[str, str], work: Any, what: str, timeout: float = 30.0) -> Any:
     import anyio
 
     statuses: list[int] = []
     try:
-        return anyio.run(_with_client, url, token, work, statuses, timeout)
+        return anyio.run(_with_client, url, headers, work, statuses, timeout)
     except BaseException as exc:  # noqa: BLE001 - the SDK raises exception groups; show one line
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -107,8 +111,15 @@ def _describe(exc: BaseException, statuses: list[int]) -> str:
     return f"{type(exc).__name__}: {str(exc) or 'no detail'}"
 
 
-def _token(args: argparse.Namespace) -> str | None:
-    return args.token or os.environ.get("JIRAPLUG_HTTP_TOKEN") or None
+def _headers(args: argparse.Namespace) -> dict[str, str]:
+    headers = {}
+    token = args.token or os.environ.get("JIRAPLUG_HTTP_TOKEN")
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    operator = args.operator_token or os.environ.get("JIRAPLUG_OPERATOR_TOKEN")
+    if operator:
+        headers[OPERATOR_HEADER] = operator
+    return headers
 
 
 def stats_command(args: argparse.Namespace) -> int:
@@ -121,7 +132,7 @@ def stats_command(args: argparse.Namespace) -> int:
         result = await client.read_resource(STATS_URI)
         return json.loads(result.contents[0].text)
 
-    report = _run(url, _token(args), read, f"reading {STATS_URI}")
+    report = _run(url, _headers(args), read, f"reading {STATS_URI}")
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -149,7 +160,7 @@ def profile_command(args: argparse.Namespace) -> int:
             raise StartupError(f"{PROFILE_TOOL} failed: {text}")
         return text
 
-    content = _run(url, _token(args), sample, f"profiling for {args.seconds:g} s", timeout=args.seconds + 60)
+    content = _run(url, _headers(args), sample, f"profiling for {args.seconds:g} s", timeout=args.seconds + 60)
     args.output.write_text(content, encoding="utf-8")
     print(f"jiraplug: wrote a {fmt} profile of {args.seconds:g} s to {args.output}", file=sys.stderr)
     return 0

@@ -29,6 +29,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from jiraplug.app import bootstrap
 from jiraplug.sandbox import SandboxServer
@@ -43,6 +44,7 @@ WRONG_TOKEN = "jpl-wrong-token-77d0aa41"
 HTTP_TOKEN = "jpl-mcp-bearer-0b6e2d19"
 WEBHOOK_TOKEN = "jpl-webhook-token-5fe3c8a2"
 WEBHOOK_PATH_SECRET = "jpl-hook-path-91ab7c"
+OPERATOR_TOKEN = "jpl-operator-3d8e41f0"
 HEADER_VALUE = "jpl-custom-header-4d2e9f"
 EMAIL = "alice@example.com"
 
@@ -84,7 +86,7 @@ def sandbox() -> Iterator[SandboxServer]:
 def _environ(sandbox: SandboxServer, webhook: ThreadingHTTPServer, token: str = API_TOKEN) -> dict[str, str]:
     return {
         "JIRA_URL": sandbox.url, "JIRA_DEPLOYMENT": "cloud", "JIRA_USERNAME": EMAIL, "JIRA_API_TOKEN": token,
-        "JIRAPLUG_HTTP_TOKEN": HTTP_TOKEN, "JIRA_CUSTOM_HEADERS": f"X-Canary={HEADER_VALUE}",
+        "JIRAPLUG_HTTP_TOKEN": HTTP_TOKEN, "JIRAPLUG_OPERATOR_TOKEN": OPERATOR_TOKEN, "JIRA_CUSTOM_HEADERS": f"X-Canary={HEADER_VALUE}",
         "JIRAPLUG_ALERTING__WEBHOOK_URL": f"http://127.0.0.1:{webhook.server_port}/{WEBHOOK_PATH_SECRET}",
         "JIRAPLUG_ALERTING__WEBHOOK_TOKEN": WEBHOOK_TOKEN, "JIRAPLUG_ALERTING__MIN_SAMPLES": "1",
         "JIRAPLUG_ALERTING__FOR_SECONDS": "0", "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.2",
@@ -92,7 +94,8 @@ def _environ(sandbox: SandboxServer, webhook: ThreadingHTTPServer, token: str = 
     }
 
 
-SECRETS = secret_forms([API_TOKEN, WRONG_TOKEN, HTTP_TOKEN, WEBHOOK_TOKEN, WEBHOOK_PATH_SECRET, HEADER_VALUE], EMAIL)
+SECRETS = secret_forms([API_TOKEN, WRONG_TOKEN, HTTP_TOKEN, WEBHOOK_TOKEN, WEBHOOK_PATH_SECRET, HEADER_VALUE,
+                        OPERATOR_TOKEN], EMAIL)
 
 
 def _leaks(captured: dict[str, bytes]) -> list[str]:
@@ -157,7 +160,18 @@ async def test_a_full_session_over_stdio_and_http_leaks_no_secret(
         async with caller, Client(streamable_http_client(server.url, http_client=caller), cache=None) as client:
             refused = await client.call_tool("jira_get_issue", {"issue_key": "MOB-1"})
         assert refused.is_error and "401" in refused.content[0].text, refused.content
-        captured["http results"] = "\n".join([*results, refused.model_dump_json()]).encode()
+        # The operator's figures: read with the operator token, refused with a wrong one.
+        figures = []
+        for token in (OPERATOR_TOKEN, OPERATOR_TOKEN[::-1]):
+            operator = httpx2.AsyncClient(headers={"Authorization": f"Bearer {HTTP_TOKEN}", "X-Jira-Authorization":
+                                                   f"Basic {basic}", "X-Jiraplug-Operator": token}, timeout=30)
+            async with operator, Client(streamable_http_client(server.url, http_client=operator), cache=None) as client:
+                try:
+                    figures.append((await client.read_resource("jiraplug://stats")).model_dump_json())
+                except MCPError as exc:
+                    figures.append(str(exc))
+        assert 'tools' in figures[0] and "is for its operator" in figures[1], figures
+        captured["http results"] = "\n".join([*results, refused.model_dump_json(), *figures]).encode()
         server.terminate()
         assert server.wait(20) == 0, server.describe()
         captured["http stdout"], captured["http stderr"] = server.output()
