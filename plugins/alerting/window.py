@@ -98,10 +98,12 @@ class SlidingWindow:
 
     def _prune(self, now: float) -> None:
         horizon = now - self.seconds
-        # A slot leaves once all of it is older than the window.
-        while self._slots and (self._slots[0].index + 1) * self._slot_seconds <= horizon:
+        # A slot leaves once all of it is older than the window; a duration leaves with its slot,
+        # so the p95 and the counts always cover the same calls.
+        width = self._slot_seconds
+        while self._slots and (self._slots[0].index + 1) * width <= horizon:
             self._slots.popleft()
-        while self._durations and self._durations[0][0] < horizon:
+        while self._durations and (int(self._durations[0][0] // width) + 1) * width <= horizon:
             self._durations.popleft()
 
     def figures(self) -> WindowFigures:

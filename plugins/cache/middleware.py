@@ -286,6 +286,11 @@ class ResponseCache:
             self.counters.not_stored_after_write += 1  # a write on what it shows ran meanwhile
             return shared
         await self.store.set(layer, key, Entry(stored, size, frozenset(entry_tags), ttl))
+        if self._writes.stales(since, entry_tags):
+            # A store that awaits (a shared backend) let a write run while this was being set.
+            await self.store.delete(layer, key)
+            self.counters.not_stored_after_write += 1
+            return shared
         if decoded_ok and digest is not None and self._parsed_on:
             await self.store.set("parsed", digest, Entry(decoded, json_size(decoded), frozenset()))
         return shared

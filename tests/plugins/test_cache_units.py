@@ -380,6 +380,39 @@ async def test_reads_under_an_issue_are_evicted_by_a_write_naming_it_either_way(
     assert calls == (2 if evicted else 1)
 
 
+@pytest.mark.anyio
+async def test_a_write_while_a_slow_store_is_storing_a_read_does_not_leave_it_stale() -> None:
+    """A shared backend awaits in set(): a write may run between the check and the store."""
+    from jiraplug.plugins.cache.middleware import layer_configs
+
+    storing = asyncio.Event()
+    go_on = asyncio.Event()
+
+    class SlowStore(MemoryStore):
+        async def set(self, layer: str, key: str, entry: Entry) -> None:
+            if layer == "api":
+                storing.set()
+                await go_on.wait()
+            await super().set(layer, key, entry)
+
+    upstream = Upstream()
+    upstream.release.set()
+    cache = ResponseCache(CacheSettings(), store=SlowStore(layer_configs(CacheSettings())))
+    send = cache.middleware(upstream)
+    read = asyncio.create_task(send(req("GET", "/rest/api/3/issue/PLAT-1")))
+    await storing.wait()
+
+    async def write(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(204, request=request)
+
+    writing = asyncio.create_task(cache.middleware(write)(req("PUT", "/rest/api/3/issue/PLAT-1", {"fields": {}})))
+    await asyncio.sleep(0.01)
+    go_on.set()
+    await asyncio.gather(read, writing)
+    await send(req("GET", "/rest/api/3/issue/PLAT-1"))
+    assert upstream.calls == 2  # the answer stored during the write was dropped, not served
+
+
 def test_the_write_log_refuses_reads_older_than_what_it_remembers() -> None:
     from jiraplug.plugins.cache.writelog import WriteLog
 
