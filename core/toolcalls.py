@@ -121,7 +121,7 @@ class ServerMiddleware:
     """The SDK middleware that connects MCP messages to jiraplug (see module docstring)."""
 
     operator_resources: frozenset[str] = frozenset()
-    """URIs of resources refused to requests that bring their own Jira credential."""
+    """URIs of resources served (and listed) to the server's operator only."""
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
@@ -134,6 +134,10 @@ class ServerMiddleware:
             elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
                 _refuse_all_but_the_operator(ctx, str((ctx.params or {}).get("uri")))
                 result = await call_next(ctx)
+            elif ctx.method == "resources/list" and self.operator_resources:
+                result = await call_next(ctx)
+                if not _is_operator(ctx.lifespan_context, ctx):
+                    result = _without_resources(result, self.operator_resources)
             else:
                 result = await call_next(ctx)
             if ctx.method == "tools/call" and is_error_result(result):
@@ -191,6 +195,14 @@ def _is_operator(runtime: Runtime, ctx: Any) -> bool:
     except UserFacingError:
         own = True  # a malformed credential of its own is still a user's request
     return is_operator(headers, server, runtime.has_configured_credentials, own)
+
+
+def _without_resources(listing: Any, uris: frozenset[str]) -> Any:
+    """A resources/list answer without the resources at ``uris``."""
+    if isinstance(listing, dict):
+        return {**listing, "resources": [r for r in listing.get("resources", []) if str(r.get("uri")) not in uris]}
+    kept = [r for r in listing.resources if str(r.uri) not in uris]
+    return listing.model_copy(update={"resources": kept})
 
 
 def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:

@@ -104,6 +104,15 @@ async def test_server_figures_are_for_the_operator_not_for_users(shared: str, he
     assert all(isinstance(r, str) and "is for its operator" in r for r in refused), refused
     served = await read_resources_as(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}, *uris)
     assert all(isinstance(r, dict) for r in served) and "tools" in served[0]
+    # Users are not even shown them in resources/list; the operator is.
+    assert not set(uris) & await listed_resources(shared, headers)
+    assert set(uris) <= await listed_resources(shared, {"x-jiraplug-operator": OPERATOR_TOKEN})
+
+
+async def listed_resources(base: str, headers: dict[str, str]) -> set[str]:
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            return {str(r.uri) for r in (await client.list_resources()).resources}
 
 
 async def test_one_users_burst_spends_only_their_own_rate_limit_budget(tmp_path: Path) -> None:
