@@ -15,6 +15,8 @@ from typing import Any, TypeVar, overload
 
 import anyio
 import anyio.abc
+from mcp.server.subscriptions import SubscriptionBus
+from mcp.shared.subscriptions import ResourceUpdated
 
 from jiraplug import telemetry
 from jiraplug.alerts import Alert
@@ -61,6 +63,7 @@ class Runtime:
         self._per_user: OrderedDict[tuple[str, str], JiraClient] = OrderedDict()
         self._sites: dict[str, JiraClient] = {}
         self._plugin_state: dict[str, Any] = {}
+        self._events: SubscriptionBus | None = None
 
     @overload
     def plugin_state(self, key: str) -> Any | None: ...
@@ -152,15 +155,26 @@ class Runtime:
             raise RuntimeError("Runtime.spawn() is available between startup and shutdown")
         self._tasks.start_soon(fn, *args, name=name)
 
+    async def resource_updated(self, uri: str) -> None:
+        """Tell 2026-07-28 clients listening for ``uri`` (``subscriptions/listen``) that it changed."""
+        if self._events is not None:
+            await self._events.publish(ResourceUpdated(uri=uri))
+
     async def alert(self, alert: Alert) -> None:
         """Hand an alert change to every ``deliver_alert`` sink."""
         await self.plugins.deliver_alert(alert, self)
 
     @classmethod
     @asynccontextmanager
-    async def running(cls, settings: Settings, plugins: PluginHost) -> AsyncIterator[Runtime]:
-        """Build the Jira client and middleware chains, run start-up hooks, and clean up after."""
+    async def running(
+        cls, settings: Settings, plugins: PluginHost, *, events: SubscriptionBus | None = None
+    ) -> AsyncIterator[Runtime]:
+        """Build the Jira client and middleware chains, run start-up hooks, and clean up after.
+
+        ``events`` is the MCP server's subscription bus, for :meth:`resource_updated`.
+        """
         runtime = cls(settings, plugins)
+        runtime._events = events
         runtime.jira = runtime.build_jira_client()
         runtime.tool_chain = compose_tool_chain(plugins.tool_call_middlewares(runtime), plugins)
         try:

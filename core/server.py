@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import ToolAnnotations
 
 from jiraplug import __version__
@@ -30,9 +31,12 @@ INSTRUCTIONS = (
 def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     """An ``MCPServer`` whose tools and resources come from the plugins' hooks."""
 
+    # Change events for 2026-07-28 clients' subscriptions/listen streams (Runtime.resource_updated).
+    events = InMemorySubscriptionBus()
+
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with Runtime.running(settings, plugins) as runtime:
+        async with Runtime.running(settings, plugins, events=events) as runtime:
             yield runtime
 
     server: MCPServer[Runtime] = MCPServer(
@@ -42,6 +46,7 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
         lifespan=lifespan,
         log_level=settings.server.log_level,
         middleware=[middleware := ServerMiddleware()],
+        subscriptions=events,
     )
     tools = ToolRegistry()
     plugins.register_tools(tools, settings)

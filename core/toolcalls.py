@@ -134,6 +134,12 @@ class ServerMiddleware:
             elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
                 _refuse_all_but_the_operator(ctx, str((ctx.params or {}).get("uri")))
                 result = await call_next(ctx)
+            elif ctx.method == "subscriptions/listen" and self.operator_resources:
+                notifications = (ctx.params or {}).get("notifications") or {}
+                for uri in notifications.get("resourceSubscriptions") or ():
+                    if str(uri) in self.operator_resources:
+                        _refuse_all_but_the_operator(ctx, str(uri))
+                result = await call_next(ctx)
             elif ctx.method == "resources/list" and self.operator_resources:
                 result = await call_next(ctx)
                 if not _is_operator(ctx.lifespan_context, ctx):

@@ -104,9 +104,22 @@ async def test_server_figures_are_for_the_operator_not_for_users(shared: str, he
     assert all(isinstance(r, str) and "is for its operator" in r for r in refused), refused
     served = await read_resources_as(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}, *uris)
     assert all(isinstance(r, dict) for r in served) and "tools" in served[0]
-    # Users are not even shown them in resources/list; the operator is.
+    # Users are not even shown them in resources/list, nor may they listen for their changes.
     assert not set(uris) & await listed_resources(shared, headers)
+    assert "is for its operator" in await listen_for_alerts(shared, headers)
     assert set(uris) <= await listed_resources(shared, {"x-jiraplug-operator": OPERATOR_TOKEN})
+    assert await listen_for_alerts(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}) == "listening"
+
+
+async def listen_for_alerts(base: str, headers: dict[str, str]) -> str:
+    """Open a subscriptions/listen stream for jiraplug://alerts: 'listening', or the refusal."""
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            try:
+                async with client.listen(resource_subscriptions=["jiraplug://alerts"]):
+                    return "listening"
+            except MCPError as exc:
+                return str(exc)
 
 
 async def listed_resources(base: str, headers: dict[str, str]) -> set[str]:

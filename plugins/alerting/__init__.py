@@ -114,6 +114,10 @@ class AlertingState:
         if self.config.mcp_notifications:
             try:
                 await self.sessions.broadcast(alert)
+                # 2026-07-28 clients listening for jiraplug://alerts re-read it.
+                runtime = self._runtime()
+                if runtime is not None:
+                    await runtime.resource_updated(ALERTS_URI)
                 sinks.count_delivery(self.instruments, "mcp", True)
             except Exception as exc:  # noqa: BLE001
                 self._failed("mcp", exc)

@@ -296,6 +296,28 @@ async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_n
             assert len(received) == count  # nothing active: nothing attached
 
 
+async def test_a_2026_client_listening_for_the_alerts_resource_hears_each_change(clock: FakeClock) -> None:
+    """2026-07-28 removed unsolicited messages; subscriptions/listen is how a change reaches a client."""
+    from mcp.shared.subscriptions import ResourceUpdated
+
+    with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
+        server, _ = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
+        async with Client(server, cache=None) as client:
+            assert client.protocol_version == "2026-07-28"
+            async with client.listen(resource_subscriptions=["jiraplug://alerts"]) as events:
+                assert events.honored.resource_subscriptions == ["jiraplug://alerts"]
+                assert await probe(client, "PLAT-1")
+                with anyio.fail_after(10):  # the monitor has seen the breach: for_seconds now runs
+                    while (await alerts_resource(client))["rules"]["memory_usage"]["state"] != "pending":
+                        await anyio.sleep(0.02)
+                clock.advance(6)
+                with anyio.fail_after(10):
+                    event = await events.__anext__()
+                assert event == ResourceUpdated(uri="jiraplug://alerts")
+            document = await alerts_resource(client)
+            assert [a["name"] for a in document["active"]] == ["memory_usage"]
+
+
 async def test_a_failing_webhook_does_not_stop_the_other_sinks_and_is_logged_without_its_url(
     clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
