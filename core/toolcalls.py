@@ -22,6 +22,7 @@ from jiraplug import telemetry
 from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
+    from jiraplug.credentials import RequestCredentials
     from jiraplug.jira.client import JiraClient
     from jiraplug.plugin_host import PluginHost
     from jiraplug.runtime import Runtime
@@ -142,7 +143,7 @@ class ServerMiddleware:
                 result = await call_next(ctx)
             elif ctx.method == "resources/list" and self.operator_resources:
                 result = await call_next(ctx)
-                if not _is_operator(ctx.lifespan_context, ctx):
+                if not _from_operator(ctx):
                     result = _without_resources(result, self.operator_resources)
             else:
                 result = await call_next(ctx)
@@ -161,9 +162,10 @@ class ServerMiddleware:
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
         runtime: Runtime = ctx.lifespan_context
-        operator = _is_operator(runtime, ctx)
+        caller = _caller(runtime, ctx)
+        operator = _is_operator(runtime, caller)
         try:
-            jira = _jira_for_request(runtime, ctx)
+            jira = _jira_for_request(runtime, caller)
         except UserFacingError as exc:
             if not operator:
                 return ToolCall.error_result(str(exc))
@@ -191,16 +193,41 @@ class ServerMiddleware:
         return await runtime.tool_chain(call)
 
 
-def _is_operator(runtime: Runtime, ctx: Any) -> bool:
-    from jiraplug.credentials import credentials_from_headers, is_operator
+@dataclass(frozen=True)
+class _Caller:
+    """Who a request comes from, read once from its headers (``headers`` None: stdio or in memory)."""
 
-    server = runtime.settings.server
+    headers: Any
+    credentials: RequestCredentials | None  # the Jira credential it brought
+    malformed: UserFacingError | None  # why the one it brought is unusable
+
+    @property
+    def own_credential(self) -> bool:
+        return self.credentials is not None or self.malformed is not None
+
+
+def _caller(runtime: Runtime, ctx: Any) -> _Caller:
+    from jiraplug.credentials import credentials_from_headers
+
     headers = getattr(getattr(ctx, "request", None), "headers", None)
+    if headers is None:
+        return _Caller(None, None, None)
     try:
-        own = headers is not None and credentials_from_headers(headers, server, runtime.jira.base_url) is not None
-    except UserFacingError:
-        own = True  # a malformed credential of its own is still a user's request
-    return is_operator(headers, server, runtime.has_configured_credentials, own)
+        return _Caller(headers, credentials_from_headers(headers, runtime.settings.server, runtime.jira.base_url), None)
+    except UserFacingError as exc:
+        return _Caller(headers, None, exc)
+
+
+def _is_operator(runtime: Runtime, caller: _Caller) -> bool:
+    from jiraplug.credentials import is_operator
+
+    return is_operator(caller.headers, runtime.settings.server, runtime.has_configured_credentials,
+                       caller.own_credential)
+
+
+def _from_operator(ctx: Any) -> bool:
+    runtime: Runtime = ctx.lifespan_context
+    return _is_operator(runtime, _caller(runtime, ctx))
 
 
 def _without_resources(listing: Any, uris: frozenset[str]) -> Any:
@@ -215,23 +242,23 @@ def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
     """Operator resources describe every user's calls: not for a shared server's users."""
     from jiraplug.credentials import OPERATOR_HEADER
 
-    if not _is_operator(ctx.lifespan_context, ctx):
+    if not _from_operator(ctx):
         raise MCPError(INVALID_REQUEST, f"{uri} describes every user of this server and is for its operator: "
                        f"send the server's operator token in {OPERATOR_HEADER} "
                        "(e.g. jiraplug stats --url ... --operator-token ...)")
 
 
-def _jira_for_request(runtime: Runtime, ctx: Any) -> JiraClient:
+def _jira_for_request(runtime: Runtime, caller: _Caller) -> JiraClient:
     """The client to act with: the request's own Jira credential (HTTP) or the configured one."""
-    from jiraplug.credentials import AUTH_HEADER, configured_credentials_allowed, credentials_from_headers
+    from jiraplug.credentials import AUTH_HEADER, configured_credentials_allowed
 
-    server = runtime.settings.server
-    headers = getattr(getattr(ctx, "request", None), "headers", None)
-    if headers is not None:
-        credentials = credentials_from_headers(headers, server, runtime.jira.base_url)
-        if credentials is not None:
-            return runtime.jira_for(credentials)
-    if runtime.has_configured_credentials and (headers is None or configured_credentials_allowed(server)):
+    if caller.malformed is not None:
+        raise caller.malformed
+    if caller.credentials is not None:
+        return runtime.jira_for(caller.credentials)
+    if runtime.has_configured_credentials and (
+        caller.headers is None or configured_credentials_allowed(runtime.settings.server)
+    ):
         return runtime.jira
     raise UserFacingError(
         f"this server acts as each caller in Jira: send your own credential in the {AUTH_HEADER} header "
