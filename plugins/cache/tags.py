@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx2
@@ -199,26 +199,36 @@ def body_tags(body: Any, path_kind: str | None) -> set[str]:
     return tags
 
 
-def issue_refs(value: Any, limit: int = 50_000) -> tuple[list[tuple[str, str | None]], bool]:
-    """``(key, id)`` of each issue object in decoded JSON (dicts with an issue key), and whether
-    the walk saw everything (it stops after ``limit`` containers)."""
-    found: list[tuple[str, str | None]] = []
+def _walk(value: Any, limit: int, visit: Callable[[Any], Iterable[Any]]) -> bool:
+    """Walk decoded JSON depth first: ``visit(item)`` looks at one item and returns what to walk
+    next. False when the walk stopped after ``limit`` items without seeing everything."""
     stack = [value]
     seen = 0
     while stack:
         if seen >= limit:
-            return found, False
-        item = stack.pop()
+            return False
         seen += 1
+        stack.extend(visit(stack.pop()))
+    return True
+
+
+def issue_refs(value: Any, limit: int = 50_000) -> tuple[list[tuple[str, str | None]], bool]:
+    """``(key, id)`` of each issue object in decoded JSON (dicts with an issue key), and whether
+    the walk saw everything (it stops after ``limit`` containers)."""
+    found: list[tuple[str, str | None]] = []
+
+    def visit(item: Any) -> Iterable[Any]:
         if isinstance(item, dict):
             key = item.get("key")
             if isinstance(key, str) and ISSUE_KEY.match(key):
                 ident = item.get("id")
                 found.append((key, str(ident) if isinstance(ident, (str, int)) else None))
-            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend(v for v in item if isinstance(v, (dict, list)))
-    return found, True
+            item = item.values()
+        elif not isinstance(item, list):
+            return ()
+        return [v for v in item if isinstance(v, (dict, list))]
+
+    return found, _walk(value, limit, visit)
 
 
 def primary_kind(request: httpx2.Request) -> str | None:
@@ -298,22 +308,18 @@ def issue_keys_in(value: Any, limit: int = 50_000) -> tuple[set[str], bool]:
     """Every string in decoded JSON that is an issue key (``PROJ-123``), keys of dicts included,
     and whether the walk saw everything (it stops after ``limit`` values)."""
     found: set[str] = set()
-    stack = [value]
-    seen = 0
-    while stack:
-        if seen >= limit:
-            return found, False
-        item = stack.pop()
-        seen += 1
+
+    def visit(item: Any) -> Iterable[Any]:
         if isinstance(item, str):
             if ISSUE_KEY.match(item):
                 found.add(item)
         elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            return [*item.keys(), *item.values()]
         elif isinstance(item, list):
-            stack.extend(item)
-    return found, True
+            return item
+        return ()
+
+    return found, _walk(value, limit, visit)
 
 
 def response_issue_tags(content: bytes) -> set[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, is_inline_only, joined, normalise
 from jiraplug.jira.markup.md_inline import InlineRenderer
-from jiraplug.jira.markup.nodes import attrs, children, kind, plain_text, text_node
+from jiraplug.jira.markup.nodes import attrs, children, escape_line_start, kind, plain_text, text_node
 from jiraplug.jira.markup.schema_fit import fit
 
 PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
@@ -269,12 +269,7 @@ def escape_lines(text: str) -> str:
         if not line:
             out.append("\\")  # an empty line would end the paragraph: keep the break explicit
             continue
-        match = _LINE_START.match(line)
-        if match:
-            group = next(name for name, value in match.groupdict().items() if value is not None)
-            at = match.start(group)
-            line = line[:at] + "\\" + line[at:]
-        out.append(line)
+        out.append(escape_line_start(line, _LINE_START))
     return "\n".join(out)
 
 

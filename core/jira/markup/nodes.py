@@ -127,6 +127,21 @@ def tidy_lines(nodes: list[Node]) -> list[Node]:
             return out
 
 
+def escape_line_start(line: str, markup: re.Pattern[str]) -> str:
+    """``line`` with a backslash before the block markup ``markup`` finds at its start.
+
+    ``markup`` matches at the start of a line and names, in the group that matched, the
+    character to escape (``#`` of a heading, ``-`` of a list item...); without a match the
+    line is returned as it is.
+    """
+    match = markup.match(line)
+    if match is None:
+        return line
+    group = next(name for name, value in match.groupdict().items() if value is not None)
+    at = match.start(group)
+    return line[:at] + "\\" + line[at:]
+
+
 def format_date(timestamp: Any) -> str:
     """An ADF ``date`` timestamp (milliseconds since the epoch, as a string) as YYYY-MM-DD (UTC)."""
     try:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space
-from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, media_label, plain_text
+from jiraplug.jira.markup.nodes import atom_text, attrs, children, escape_line_start, kind, media_label, plain_text
 
 #: ADF panel type to wiki macro, by colour (Jira: info blue, note yellow, warning red, tip green).
 PANEL_MACROS = {"info": "info", "note": "info", "warning": "note", "error": "warning", "success": "tip", "tip": "tip"}
@@ -110,15 +110,7 @@ def paragraph(content: list[Any]) -> str:
             joined.append(line)
         else:  # an empty line would end the paragraph: use the explicit break
             joined[-1] += " \\\\"
-    out: list[str] = []
-    for line in joined:
-        match = _LINE_START.match(line)
-        if match:
-            group = next(name for name, value in match.groupdict().items() if value is not None)
-            at = match.start(group)
-            line = line[:at] + "\\" + line[at:]
-        out.append(line)
-    return "\n".join(out)
+    return "\n".join(escape_line_start(line, _LINE_START) for line in joined)
 
 
 def code_block(text: str, language: Any = None) -> str:
