@@ -8,7 +8,8 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.registry import ToolRegistry
-from jiraplug.toolkit import guard_issue, jira, next_start_at, numeric_id
+from jiraplug.plugins.toolsets.issue_items import COMMENTS
+from jiraplug.toolkit import jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments)")]
@@ -33,52 +34,26 @@ async def jira_get_comments(
     newest_first: bool = False,
 ) -> dict[str, Any]:
     """Comments of an issue, paged."""
-    client = jira()
-    key = guard_issue(issue_key)
-    data = await client.request(
-        "GET", f"{client.api}/issue/{key}/comment", operation="comment.list", subject=key,
-        params={"startAt": start_at, "maxResults": limit, "orderBy": "-created" if newest_first else "created"},
-    )
-    comments = data.get("comments", [])
-    total = data.get("total")
-    return {"issue": key, "comments": [_comment(c) for c in comments], "total": total,
-            "next_start_at": next_start_at(start_at, len(comments), total)}
+    page = await COMMENTS.page(issue_key, start_at, limit, orderBy="-created" if newest_first else "created")
+    return {**page, "comments": [_comment(c) for c in page["comments"]]}
 
 
 async def jira_add_comment(issue_key: Key, body: Body) -> dict[str, Any]:
     """Add a comment to an issue."""
-    client = jira()
-    key = guard_issue(issue_key)
-    created = await client.request(
-        "POST", f"{client.api}/issue/{key}/comment", operation="comment.add",
-        json_body={"body": client.text_to_jira(body)}, touches=(f"issue:{key}",), subject=key,
-    )
+    key, created = await COMMENTS.add(issue_key, {"body": jira().text_to_jira(body)})
     return {"issue": key, **_comment(created)}
 
 
 async def jira_edit_comment(issue_key: Key, comment_id: CommentId, body: Body) -> dict[str, Any]:
     """Replace the text of a comment."""
-    client = jira()
-    key = guard_issue(issue_key)
-    item = numeric_id(comment_id, "comment", "jira_get_comments")
-    updated = await client.request(
-        "PUT", f"{client.api}/issue/{key}/comment/{item}", operation="comment.update",
-        json_body={"body": client.text_to_jira(body)}, touches=(f"issue:{key}",), subject=key,
-    )
+    key, updated = await COMMENTS.update(issue_key, comment_id, {"body": jira().text_to_jira(body)})
     return {"issue": key, **_comment(updated)}
 
 
 async def jira_delete_comment(issue_key: Key, comment_id: CommentId) -> dict[str, Any]:
     """Delete a comment."""
-    client = jira()
-    key = guard_issue(issue_key)
-    item = numeric_id(comment_id, "comment", "jira_get_comments")
-    await client.request(
-        "DELETE", f"{client.api}/issue/{key}/comment/{item}", operation="comment.delete",
-        touches=(f"issue:{key}",), subject=key,
-    )
+    key = await COMMENTS.delete(issue_key, comment_id)
     return {"issue": key, "deleted": comment_id}
-
 
 
 @hookimpl

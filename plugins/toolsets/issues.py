@@ -11,6 +11,7 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.fields import FieldCatalog
+from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
@@ -77,8 +78,7 @@ async def jira_get_issue(
         # grows without bound. The latest few come from the comment list instead, alongside.
         raw, latest = await asyncio.gather(
             client.get_issue(key, fields=list(DEFAULT_FIELDS), expand=expands or None),
-            client.request("GET", f"{client.api}/issue/{key}/comment", operation="comment.list", subject=key,
-                           params={"startAt": 0, "maxResults": comment_limit, "orderBy": "-created"}),
+            COMMENTS.page(key, 0, comment_limit, orderBy="-created"),
             return_exceptions=True,
         )
         if isinstance(raw, BaseException):

@@ -11,7 +11,8 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, jira, next_start_at, numeric_id
+from jiraplug.plugins.toolsets.issue_items import WORKLOGS
+from jiraplug.toolkit import jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 WorklogId = Annotated[str, Field(description="Worklog id (from jira_get_worklogs)")]
@@ -69,16 +70,8 @@ async def jira_get_worklogs(
     issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 20
 ) -> dict[str, Any]:
     """Work logged on an issue, paged."""
-    client = jira()
-    key = guard_issue(issue_key)
-    data = await client.request(
-        "GET", f"{client.api}/issue/{key}/worklog", operation="worklog.list", subject=key,
-        params={"startAt": start_at, "maxResults": limit},
-    )
-    logs = data.get("worklogs", [])
-    total = data.get("total")
-    return {"issue": key, "worklogs": [_worklog(w) for w in logs], "total": total,
-            "next_start_at": next_start_at(start_at, len(logs), total)}
+    page = await WORKLOGS.page(issue_key, start_at, limit)
+    return {**page, "worklogs": [_worklog(w) for w in page["worklogs"]]}
 
 
 async def jira_add_worklog(
@@ -86,14 +79,9 @@ async def jira_add_worklog(
     comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Log work on an issue."""
-    client = jira()
-    key = guard_issue(issue_key)
     body = _body(time_spent, started, comment)
     body.setdefault("started", _started(dt.datetime.now(dt.UTC).isoformat()))
-    created = await client.request(
-        "POST", f"{client.api}/issue/{key}/worklog", operation="worklog.add", json_body=body,
-        touches=(f"issue:{key}",), subject=key,
-    )
+    key, created = await WORKLOGS.add(issue_key, body)
     return {"issue": key, **_worklog(created)}
 
 
@@ -102,30 +90,17 @@ async def jira_update_worklog(
     started: Started = None, comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Change a worklog's time, start or comment."""
-    client = jira()
-    key = guard_issue(issue_key)
-    item = numeric_id(worklog_id, "worklog", "jira_get_worklogs")
     body = _body(time_spent, started, comment)
     if not body:
         raise UserFacingError("nothing to change: give time_spent, started or comment")
-    updated = await client.request(
-        "PUT", f"{client.api}/issue/{key}/worklog/{item}", operation="worklog.update",
-        json_body=body, touches=(f"issue:{key}",), subject=key,
-    )
+    key, updated = await WORKLOGS.update(issue_key, worklog_id, body)
     return {"issue": key, **_worklog(updated)}
 
 
 async def jira_delete_worklog(issue_key: Key, worklog_id: WorklogId) -> dict[str, Any]:
     """Delete a worklog."""
-    client = jira()
-    key = guard_issue(issue_key)
-    item = numeric_id(worklog_id, "worklog", "jira_get_worklogs")
-    await client.request(
-        "DELETE", f"{client.api}/issue/{key}/worklog/{item}", operation="worklog.delete",
-        touches=(f"issue:{key}",), subject=key,
-    )
+    key = await WORKLOGS.delete(issue_key, worklog_id)
     return {"issue": key, "deleted": worklog_id}
-
 
 
 @hookimpl
