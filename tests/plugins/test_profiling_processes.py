@@ -10,10 +10,7 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +23,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 from jiraplug.sandbox import SandboxServer
 from tests.conftest import sandbox_environ
+from tests.test_http import clean_env, serving
 
 pytestmark = [
     pytest.mark.anyio,
@@ -35,18 +33,6 @@ pytestmark = [
 
 TOKEN = "prof-http-t0ken"
 SEARCH = {"jql": "project = PLAT ORDER BY key ASC", "limit": 3, "fields": "summary"}
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA", "OTEL_"))}
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_stage_events_histogram_and_memory_gauges_reach_an_otlp_receiver(otlp_receiver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -83,33 +69,9 @@ async def test_stage_events_histogram_and_memory_gauges_reach_an_otlp_receiver(o
 
 @contextmanager
 def http_server(tmp_path: Path, **env: str) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "server.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jiraplug", "serve", "--sandbox", "--transport", "http", "--port", str(port)],
-        env=clean_env(**env), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, f"server exited: {Path(log.name).read_text()}"
-            try:
-                if httpx2.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail(f"server not ready: {Path(log.name).read_text()}")
+    """A ``jiraplug serve --sandbox`` over HTTP; yields its MCP endpoint."""
+    with serving(tmp_path, **env) as base:
         yield f"{base}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
