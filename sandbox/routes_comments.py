@@ -44,12 +44,6 @@ def _comment(call: Call, issue: Issue) -> Comment:
     return found
 
 
-def _may_change(call: Call, issue: Issue, comment: Comment, action: str) -> None:
-    call.require_edit(issue.project_key, f"{action} comments")
-    if comment.author is not call.user and not call.store.is_admin(call.user):
-        raise JiraError(403, f"You do not have the permission to {action} this comment.")
-
-
 @api
 async def list_comments(call: Call) -> Response:
     """A page of the issue's comments."""
@@ -87,7 +81,7 @@ async def update_comment(call: Call) -> Response:
     """Replace a comment's body: 200 with the comment."""
     issue = call.issue()
     comment = _comment(call, issue)
-    _may_change(call, issue, comment, "edit")
+    call.require_author(issue.project_key, comment.author, "comment", "edit")
     doc = _body(call, await call.json_body())
     store = call.store
     with store.lock:
@@ -104,7 +98,7 @@ async def delete_comment(call: Call) -> Response:
     """Delete a comment: 204."""
     issue = call.issue()
     comment = _comment(call, issue)
-    _may_change(call, issue, comment, "delete")
+    call.require_author(issue.project_key, comment.author, "comment", "delete")
     store = call.store
     with store.lock:
         issue.comments = [c for c in issue.comments if c.id != comment.id]

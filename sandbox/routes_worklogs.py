@@ -90,12 +90,6 @@ def _worklog(call: Call, issue: Issue) -> Worklog:
     return found
 
 
-def _may_change(call: Call, issue: Issue, worklog: Worklog, action: str) -> None:
-    call.require_edit(issue.project_key, f"{action} worklogs")
-    if worklog.author is not call.user and not call.store.is_admin(call.user):
-        raise JiraError(403, f"You do not have the permission to {action} this worklog.")
-
-
 @api
 async def list_worklogs(call: Call) -> Response:
     """A page of the issue's worklogs (oldest first)."""
@@ -134,7 +128,7 @@ async def update_worklog(call: Call) -> Response:
     """Change a worklog: 200 with the worklog."""
     issue = call.issue()
     worklog = _worklog(call, issue)
-    _may_change(call, issue, worklog, "edit")
+    call.require_author(issue.project_key, worklog.author, "worklog", "edit")
     payload = await call.json_body()
     errors: dict[str, str] = {}
     seconds = _seconds(payload, errors, required=False)
@@ -153,7 +147,7 @@ async def delete_worklog(call: Call) -> Response:
     """Delete a worklog: 204."""
     issue = call.issue()
     worklog = _worklog(call, issue)
-    _may_change(call, issue, worklog, "delete")
+    call.require_author(issue.project_key, worklog.author, "worklog", "delete")
     errors: dict[str, str] = {}
     mode, new_estimate, increase_by = _adjustment(call, errors, "increaseBy")
     if errors:

@@ -175,6 +175,12 @@ class Call:
         if not self.user.can_edit(project_key):
             raise JiraError(403, f"You do not have permission to {action} in this project.")
 
+    def require_author(self, project_key: str, author: Any, noun: str, action: str) -> None:
+        """403 unless the caller may edit ``project_key`` and wrote the ``noun`` (or is an admin)."""
+        self.require_edit(project_key, f"{action} {noun}s")
+        if author is not self.user and not self.store.is_admin(self.user):
+            raise JiraError(403, f"You do not have the permission to {action} this {noun}.")
+
 
 Handler = Callable[[Call], Awaitable[Response]]
 
