@@ -96,8 +96,11 @@ def jira_request_middleware(runtime: Runtime) -> JiraMiddleware | None:
     it may inspect or change the request, answer without calling ``send`` (a cache hit),
     call it several times (a retry), or time it. ``request.extensions["jiraplug"]`` holds
     a :class:`jiraplug.jira.middleware.RequestInfo` (operation name, whether the request
-    is safe to repeat, a fingerprint of the credential). Ordering: the first middleware
-    in pluggy call order (last registered first; ``tryfirst`` first) is the outermost.
+    is safe to repeat, a fingerprint of the credential); the transport appends each real
+    exchange to ``attempts_of(request)``. Ordering: the first middleware in call order is
+    the outermost; built-ins follow ``BUILTIN_PLUGINS``, a third-party middleware sits
+    outside them, or outside everything (``tryfirst``), or next to the transport
+    (``trylast``). See docs/architecture.md.
     A middleware that raises an exception other than the ones the client maps to Jira
     errors is reported against its plugin.
     """

@@ -39,6 +39,26 @@ log = logging.getLogger("jiraplug.plugins")
 ENTRY_POINT_GROUP = "jiraplug"
 BUILTIN_DISTRIBUTION = "jiraplug"
 
+BUILTIN_PLUGINS: tuple[str, ...] = (
+    # Toolsets: their tools are registered, and listed by tools/list, in this order.
+    "issues", "comments", "transitions", "worklogs", "attachments", "links", "watchers", "agile",
+    "projects", "users",
+    # Middleware plugins, outermost first on both chains (see docs/architecture.md):
+    "profiling",  # tool call: outermost, so its timings are what the client waits for
+    "cache",      # Jira request: outermost, so a hit costs no alert sample, slot or budget
+    "alerting",   # tool call: inside profiling. Jira request: outside pool and ratelimit, so
+                  # their refusals count; each attempt (retries too) is read from the transport
+    "pool",       # per-host slot held from the first attempt to the final answer
+    "ratelimit",  # budget, Retry-After, retries, breaker: innermost, every attempt is real
+)
+"""The built-in plugins in the order their hooks are called (like pytest's ``default_plugins``).
+
+Never the alphabet of entry-point names: renaming a plugin must not reorder a chain.
+pluggy's ``tryfirst``/``trylast`` on a built-in's middleware hook only says which group it
+joins relative to third-party middleware (see the table in docs/architecture.md); among
+themselves the built-ins always follow this tuple.
+"""
+
 
 @dataclass
 class PluginInfo:
@@ -94,7 +114,8 @@ class PluginHost:
         A disabled plugin is recorded but never imported. An import failure is recorded
         against the plugin and logged; the others still load.
         """
-        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_builtin_first):
+        found: list[tuple[metadata.EntryPoint, PluginInfo]] = []
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=_discovery_order):
             dist = ep.dist
             info = PluginInfo(
                 name=ep.name,
@@ -110,6 +131,14 @@ class PluginHost:
                     f"{other.module} (from {other.distribution}); uninstall one of them"
                 )
             self._info[ep.name] = info
+            found.append((ep, info))
+        # pluggy calls the last registered implementation first. Registering the built-ins
+        # backwards makes BUILTIN_PLUGINS the call order (first = outermost middleware);
+        # third-party plugins come after them, so unmarked ones are called before the
+        # built-ins and tryfirst/trylast place them outside or inside all of them.
+        builtins = [item for item in found if item[1].builtin]
+        others = [item for item in found if not item[1].builtin]
+        for ep, info in [*reversed(builtins), *others]:
             if not info.enabled:
                 continue
             try:
@@ -238,11 +267,25 @@ class PluginHost:
 
     def jira_request_middlewares(self, runtime: Runtime) -> list[tuple[str, JiraMiddleware]]:
         """``jira_request_middleware``: ``(plugin, middleware)`` pairs, outermost first."""
-        return [(name, mw) for name, mw in self._call_each("jira_request_middleware", runtime=runtime) if mw]
+        return self._chain("jira_request_middleware", runtime)
 
     def tool_call_middlewares(self, runtime: Runtime) -> list[tuple[str, ToolCallMiddleware]]:
         """``tool_call_middleware``: ``(plugin, middleware)`` pairs, outermost first."""
-        return [(name, mw) for name, mw in self._call_each("tool_call_middleware", runtime=runtime) if mw]
+        return self._chain("tool_call_middleware", runtime)
+
+    def _chain(self, hook: str, runtime: Runtime) -> list[tuple[str, Any]]:
+        """A middleware chain in pluggy order, with the built-ins' slots refilled in BUILTIN_PLUGINS order.
+
+        pluggy orders a ``trylast`` group first-registered-first and the others
+        last-registered-first, so no registration order alone yields the tuple's order in
+        every group; third-party middleware keeps the slot pluggy gave it.
+        """
+        chain = [(name, mw) for name, mw in self._call_each(hook, runtime=runtime) if mw]
+        slots = [i for i, (name, _) in enumerate(chain) if self._info[name].builtin]
+        ordered = sorted((chain[i] for i in slots), key=lambda pair: _builtin_position(pair[0]))
+        for slot, pair in zip(slots, ordered):
+            chain[slot] = pair
+        return chain
 
     async def startup(self, runtime: Runtime) -> None:
         """``startup``: run every plugin's start-up code, awaiting what it returns."""
@@ -261,9 +304,15 @@ def _is_hookspec(obj: object) -> bool:
     return callable(obj) and hasattr(obj, f"{hookspecs.PROJECT_NAME}_spec")
 
 
-def _builtin_first(ep: metadata.EntryPoint) -> tuple[int, str]:
-    dist = ep.dist.name if ep.dist else ""
-    return (0 if dist == BUILTIN_DISTRIBUTION else 1, ep.name)
+def _builtin_position(name: str) -> int:
+    return BUILTIN_PLUGINS.index(name) if name in BUILTIN_PLUGINS else len(BUILTIN_PLUGINS)
+
+
+def _discovery_order(ep: metadata.EntryPoint) -> tuple[int, int, str]:
+    """Built-ins in BUILTIN_PLUGINS order, then third-party plugins by name."""
+    if ep.dist is not None and ep.dist.name == BUILTIN_DISTRIBUTION:
+        return (0, _builtin_position(ep.name), ep.name)
+    return (1, 0, ep.name)
 
 
 def hookspec_names() -> Iterable[str]:

@@ -3,7 +3,7 @@
 - ``configure_http_client`` sets httpx2's connection pool from ``[pool]``: total connections,
   keep-alive count and expiry, connect/read/write/pool timeouts, HTTP/2.
 - httpx2 has no per-host limit, so ``max_connections_per_host`` is a semaphore per
-  ``scheme://host:port`` in a Jira request middleware (``trylast``: inside the cache, so a
+  ``scheme://host:port`` in a Jira request middleware (inside the cache, so a
   hit takes no slot). A request holds its slot from its first attempt to its final answer,
   body read included; the ``ratelimit`` plugin sits inside it, so its waits and retries keep
   the slot (fewer requests in flight while Jira throttles). Waiting longer than

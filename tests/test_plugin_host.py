@@ -160,3 +160,47 @@ def test_middleware_order_follows_pluggy_order() -> None:
     host.register(make("tryfirst", tryfirst=True), "three")
     order = [mw for _, mw in host.tool_call_middlewares(runtime=None)]  # type: ignore[arg-type]
     assert order == ["tryfirst", "last-registered", "first-registered"]
+
+
+class _Placed:
+    """A third-party plugin with one middleware on each chain, placed by pluggy marks."""
+
+    def __init__(self, **marks: bool) -> None:
+        def jira(runtime):  # type: ignore[no-untyped-def]
+            return lambda send: send
+
+        def tool(runtime):  # type: ignore[no-untyped-def]
+            return lambda call_next: call_next
+
+        self.jira_request_middleware = hookimpl(**marks)(jira)
+        self.tool_call_middleware = hookimpl(**marks)(tool)
+
+
+def test_both_chains_follow_builtin_plugins_then_third_party_marks(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The whole order of both chains, with every built-in on and a third-party plugin in each group."""
+    from jiraplug.runtime import Runtime
+
+    monkeypatch.chdir(tmp_path)
+    app = bootstrap(environ={"JIRA_URL": "https://example.atlassian.net", "JIRA_PERSONAL_TOKEN": "x"},
+                    extra_plugins={"outer": _Placed(tryfirst=True), "middle": _Placed(), "inner": _Placed(trylast=True)})
+    runtime = Runtime(app.settings, app.plugins)
+    jira_chain = [name for name, _ in app.plugins.jira_request_middlewares(runtime)]
+    tool_chain = [name for name, _ in app.plugins.tool_call_middlewares(runtime)]
+    assert jira_chain == ["outer", "middle", "cache", "alerting", "pool", "ratelimit", "inner"]
+    assert tool_chain == ["outer", "profiling", "alerting", "middle", "pool", "inner"]
+
+
+def test_builtin_order_is_the_tuple_not_the_alphabet(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every built-in entry point is in BUILTIN_PLUGINS, and discovery follows the tuple."""
+    from importlib import metadata
+
+    from jiraplug.plugin_host import BUILTIN_PLUGINS
+
+    monkeypatch.chdir(tmp_path)
+    declared = {ep.name for ep in metadata.entry_points(group="jiraplug") if ep.dist and ep.dist.name == "jiraplug"}
+    assert declared == set(BUILTIN_PLUGINS)
+    assert len(BUILTIN_PLUGINS) == len(set(BUILTIN_PLUGINS))
+    app = bootstrap(environ={})
+    builtins = [p.name for p in app.plugins.plugins if p.builtin]
+    assert builtins == list(BUILTIN_PLUGINS)
+    assert builtins != sorted(builtins)

@@ -26,7 +26,16 @@ import httpx2
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
-from jiraplug.jira.middleware import EXTENSION_KEY, JiraMiddleware, RequestInfo, Send, compose, request_info
+from jiraplug.jira.middleware import (
+    EXTENSION_KEY,
+    Attempt,
+    JiraMiddleware,
+    RequestInfo,
+    Send,
+    attempts_of,
+    compose,
+    request_info,
+)
 from jiraplug.jira.paging import (
     OffsetPage,
     Progress,
@@ -187,12 +196,19 @@ class JiraClient:
         return clone
 
     async def _transport_send(self, request: httpx2.Request) -> httpx2.Response:
-        with stage(JIRA_REQUEST, operation=request_info(request).operation):
-            limit = request.extensions.get(BODY_LIMIT_KEY)
-            if limit is not None:
-                return await bounded_exchange(self._http, request, limit)
-            response = await self._http.send(request)
-            await response.aread()
+        attempts = attempts_of(request)
+        try:
+            with stage(JIRA_REQUEST, operation=request_info(request).operation):
+                limit = request.extensions.get(BODY_LIMIT_KEY)
+                if limit is not None:
+                    response = await bounded_exchange(self._http, request, limit)
+                else:
+                    response = await self._http.send(request)
+                    await response.aread()
+        except Exception:
+            attempts.append(Attempt(None))
+            raise
+        attempts.append(Attempt(response.status_code))
         return response
 
     async def request(

@@ -32,6 +32,28 @@ same request reached Jira but got no usable answer (a dropped connection, a time
 that attempt may have been applied, so a 404 to a retried DELETE may mean it already worked."""
 
 
+ATTEMPTS_KEY = "jiraplug.attempts"
+"""Request extension: the transport appends one :class:`Attempt` per exchange with Jira, so
+a middleware outside a retrying one still sees every attempt (see :func:`attempts_of`)."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One real exchange with Jira: its HTTP status, or ``None`` when no answer came."""
+
+    status: int | None
+
+    @property
+    def failed(self) -> bool:
+        """No answer, a server error, or Jira pushing back (429)."""
+        return self.status is None or self.status >= 500 or self.status == 429
+
+
+def attempts_of(request: httpx2.Request) -> list[Attempt]:
+    """The attempts the transport has made for ``request`` so far (retries included)."""
+    return request.extensions.setdefault(ATTEMPTS_KEY, [])
+
+
 @dataclass(frozen=True)
 class RequestInfo:
     """What middleware may want to know about a request beyond its HTTP form.

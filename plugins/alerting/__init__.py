@@ -32,6 +32,7 @@ from opentelemetry import metrics
 
 from jiraplug import hookimpl
 from jiraplug.alerts import Alert
+from jiraplug.jira.middleware import Attempt, attempts_of
 from jiraplug.plugins.alerting import sinks
 from jiraplug.plugins.alerting.monitor import Monitor
 from jiraplug.plugins.alerting.rules import build_rules
@@ -230,22 +231,36 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
 
 @hookimpl(trylast=True)
 def jira_request_middleware(runtime: Runtime) -> JiraMiddleware:
-    """Innermost, next to the transport: every real attempt counts, cache hits do not."""
+    """Inside the cache (hits are not Jira requests), outside pool and ratelimit.
+
+    Every attempt counts, retries included: they are read from the transport's record
+    (``attempts_of``), not seen one by one from here. A request that reached Jira no
+    time, because a plugin inside refused it (breaker open, Retry-After too long, no
+    connection slot), counts as one failure.
+    """
     state = state_of(runtime)
 
     def wrap(send: Send) -> Send:
         async def watched(request: httpx2.Request) -> httpx2.Response:
+            before = len(attempts_of(request))
             try:
                 response = await send(request)
-            except httpx2.HTTPError:
-                state.window.add_request(False)
+            except Exception:
+                if not _record_attempts(state, attempts_of(request)[before:]):
+                    state.window.add_request(False)
                 raise
-            state.window.add_request(not (response.status_code >= 500 or response.status_code == 429))
+            _record_attempts(state, attempts_of(request)[before:])
             return response
 
         return watched
 
     return wrap
+
+
+def _record_attempts(state: AlertingState, attempts: list[Attempt]) -> int:
+    for attempt in attempts:
+        state.window.add_request(not attempt.failed)
+    return len(attempts)
 
 
 @hookimpl

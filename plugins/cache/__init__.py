@@ -72,9 +72,9 @@ def plugin_settings() -> type[CacheSettings]:
 
 @hookimpl
 def jira_request_middleware(runtime: Runtime) -> JiraMiddleware | None:
-    """Outside every built-in middleware marked ``trylast`` (rate limit, pool, alerting), so a
-    hit spends no rate-limit token, retry or connection slot; plugins registered after the
-    built-ins (third-party ones) wrap the cache and see every request, hits included."""
+    """The outermost built-in (``BUILTIN_PLUGINS``), so a hit spends no alert sample,
+    rate-limit token, retry or connection slot; third-party middleware wraps the cache (unless
+    ``trylast``) and sees every request, hits included."""
     # One cache per running server, shared by every Jira client that server builds.
     settings: CacheSettings = runtime.settings.plugin_config(PLUGIN_NAME)
     if not any(layer.enabled for layer in _layer_switches(settings)):

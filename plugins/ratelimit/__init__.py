@@ -9,8 +9,8 @@
   by attempts and total time. Writes are never repeated unless Jira certainly did not act.
 - A circuit breaker per Jira site fails calls fast while Jira keeps failing.
 
-It sits innermost on ``jira_request_middleware`` (``trylast``), inside the cache, so cache
-hits spend no budget and every attempt is a real request. Numbers: :func:`stats` and the
+It is the innermost built-in on ``jira_request_middleware`` (``BUILTIN_PLUGINS``), inside
+the cache, so cache hits spend no budget and every attempt is a real request. Numbers: :func:`stats` and the
 MCP resource ``jiraplug://ratelimit``; metrics ``jiraplug.ratelimit.*``. See
 ``docs/plugins/ratelimit.md``.
 """
@@ -80,7 +80,8 @@ def plugin_settings() -> type[RateLimitSettings]:
 
 @hookimpl(trylast=True)
 def jira_request_middleware(runtime: Runtime) -> JiraMiddleware:
-    # trylast: called last, hence innermost, inside the cache: hits spend no budget.
+    # trylast: inside third-party middleware; innermost built-in (BUILTIN_PLUGINS), so cache
+    # hits spend no budget.
     from jiraplug.plugins.ratelimit.controller import RateLimitController
 
     controller = RateLimitController(runtime.settings.plugin_config(PLUGIN_NAME))

@@ -538,3 +538,77 @@ def test_window_memory_is_bounded_at_any_call_rate_and_its_figures_stay_exact() 
     empty = window.figures()
     assert (empty.calls, empty.requests, empty.p95_seconds, empty.mean_seconds) == (0, 0, None, None)
     assert window.held() == 0
+
+
+# ------------------------------------------------- every attempt and every refusal counts
+
+
+def make_server_with_ratelimit(sandbox: SandboxServer, **ratelimit: str):  # type: ignore[no-untyped-def]
+    """Alerting and ratelimit both on (their real chain order), the cache off."""
+    environ = {**sandbox_environ(sandbox), "JIRAPLUG_DISABLE_PLUGINS": "cache", **ALL_OFF,
+               "JIRAPLUG_ALERTING__MAX_ERROR_RATE_PERCENT": "20", "JIRAPLUG_ALERTING__FOR_SECONDS": "0",
+               "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.02", "JIRAPLUG_ALERTING__WINDOW_SECONDS": "60",
+               "JIRAPLUG_ALERTING__MIN_SAMPLES": "2"}
+    environ.update({f"JIRAPLUG_RATELIMIT__{key.upper()}": value for key, value in ratelimit.items()})
+    app = bootstrap(environ=environ, extra_plugins={"probe": Probe()})
+    return build_server(app.settings, app.plugins), app
+
+
+def fake_ratelimit_time(app: Any) -> None:
+    from jiraplug.plugins import ratelimit
+    from tests.plugins.test_ratelimit_units import FakeTime
+
+    controller = ratelimit.controller_for(app.settings)
+    assert controller is not None
+    fake = FakeTime()
+    controller.clock, controller.wall_clock, controller.sleep = fake.clock, fake.wall, fake.sleep
+
+
+async def active_alert(client: Client, name: str) -> dict[str, Any]:
+    """Wait until the alerts resource shows ``name`` active; return it."""
+    for _ in range(250):
+        active = [a for a in (await alerts_resource(client))["active"] if a["name"] == name]
+        if active:
+            return active[0]
+        await anyio.sleep(0.02)
+    raise AssertionError(f"alert {name!r} never became active")
+
+
+async def test_error_rate_counts_each_retried_5xx_attempt_and_each_breaker_refusal(clock: FakeClock) -> None:
+    with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
+        server, app = make_server_with_ratelimit(sandbox, max_attempts="3", breaker_failure_threshold="5")
+        sandbox.set_knobs(Knobs(error_rate=1.0))
+        async with Client(server, cache=None) as client:
+            fake_ratelimit_time(app)
+            assert not await probe(client, "PLAT-1")  # 3 attempts, each a 5xx
+            assert len(sandbox.request_log) == 3
+            window = (await alerts_resource(client))["window"]
+            assert (window["jira_requests"], window["failed_jira_requests"]) == (3, 3)
+
+            assert not await probe(client, "PLAT-2")  # 2 more attempts, then the breaker opens
+            assert not await probe(client, "PLAT-3")  # refused without reaching Jira
+            assert len(sandbox.request_log) == 5
+            window = (await alerts_resource(client))["window"]
+            # Each of the 5 attempts Jira saw, plus one for the request the breaker refused.
+            assert (window["jira_requests"], window["failed_jira_requests"]) == (6, 6)
+            alert = await active_alert(client, "error_rate")
+            assert alert["value"] == 100
+
+
+async def test_error_rate_counts_each_429_of_a_storm_that_ratelimit_retries(clock: FakeClock) -> None:
+    with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
+        server, app = make_server_with_ratelimit(sandbox, max_attempts="3", max_retry_after_seconds="600",
+                                                   max_retry_seconds="600")
+        async with Client(server, cache=None) as client:
+            fake_ratelimit_time(app)
+            # One request per 100 s of real time: the first passes, every later one is answered 429
+            # (ratelimit's waits run on a fake clock, so the sandbox's bucket never refills).
+            sandbox.set_knobs(Knobs(rate_limit_rps=0.01, rate_limit_burst=1))
+            assert await probe(client, "PLAT-1")
+            assert not await probe(client, "PLAT-2")  # 429, retried after Retry-After, 429, 429
+            statuses = [record.status for record in sandbox.request_log]
+            assert statuses == [200, 429, 429, 429]
+            window = (await alerts_resource(client))["window"]
+            assert (window["jira_requests"], window["failed_jira_requests"]) == (4, 3)
+            alert = await active_alert(client, "error_rate")
+            assert alert["value"] == 75
