@@ -18,7 +18,7 @@ from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
 from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
-from jiraplug.schemas import without_generated_titles
+from jiraplug.schemas import lean_schema
 from jiraplug.settings import Settings, ToolsSettings
 from jiraplug.toolcalls import ServerMiddleware
 
@@ -111,9 +111,9 @@ def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:
     manager = getattr(server, "_tool_manager", None)
     added = manager.get_tool(tool.name) if manager is not None else None
     if added is not None:
-        added.parameters = without_generated_titles(added.parameters)
+        added.parameters = lean_schema(added.parameters, arguments=True)
         if added.output_schema is not None:
-            added.output_schema = without_generated_titles(added.output_schema)
+            added.output_schema = lean_schema(added.output_schema, arguments=False)
 
 
 def _add_resource(server: MCPServer[Any], resource: ResourceDef) -> None:

@@ -1,4 +1,4 @@
-"""What tools/list offers: annotations, read-only mode, filters, the projects filter."""
+"""What tools/list offers: annotations, its size, read-only mode, filters, the projects filter."""
 
 from __future__ import annotations
 
@@ -7,18 +7,36 @@ from typing import Any
 
 import pytest
 
+from jiraplug.app import bootstrap
 from jiraplug.errors import ConfigError
+from jiraplug.registry import ToolRegistry
+from tests.conftest import sandbox_environ
 from tests.tools.helpers import call, call_error, connect, tool_names
 
 pytestmark = pytest.mark.anyio
+
+# Bytes of compact JSON that tools/list may take with every toolset on (issue 13): every client
+# sends it to the model on every request. mcp-atlassian 0.23.1 takes 69,876 bytes for 63 tools.
+TOOLS_LIST_BUDGET = 40_000
+
+
+def compact_size(tools: list[Any]) -> int:
+    """Bytes of the tools as compact JSON, the way tools/list carries them."""
+    return len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools],
+                          separators=(",", ":")))
+
+
+def every_registered_tool(sandbox: Any) -> ToolRegistry:
+    """Every tool the built-in plugins register (before any filter)."""
+    app = bootstrap(environ=sandbox_environ(sandbox))
+    registry = ToolRegistry()
+    app.plugins.register_tools(registry, app.settings)
+    return registry
 
 
 async def test_every_tool_has_complete_annotations_and_a_description(cloud_sandbox: Any) -> None:
     async with connect(cloud_sandbox) as client:
         tools = (await client.list_tools()).tools
-    size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools],
-                          separators=(",", ":")))
-    print(f"\ntools/list: {len(tools)} tools, {size} bytes")
     assert len(tools) >= 9
     for tool in tools:
         a = tool.annotations
@@ -32,6 +50,70 @@ async def test_every_tool_has_complete_annotations_and_a_description(cloud_sandb
         assert '"title": "' not in schemas.replace('"title": {"', ""), tool.name
     remote_link = next(t for t in tools if t.name == "jira_create_remote_link")
     assert remote_link.input_schema["properties"]["title"]["type"] == "string"
+
+
+async def test_tools_list_with_every_toolset_fits_its_budget(cloud_sandbox: Any) -> None:
+    async with connect(cloud_sandbox) as client:
+        listed = await client.list_tools()
+    assert listed.next_cursor is None
+    assert {t.name for t in listed.tools} == {t.name for t in every_registered_tool(cloud_sandbox)}
+    size = compact_size(listed.tools)
+    print(f"\ntools/list: {len(listed.tools)} tools, {size:,} bytes (budget {TOOLS_LIST_BUDGET:,})")
+    assert size <= TOOLS_LIST_BUDGET
+
+
+async def test_lean_schemas_keep_every_parameter_and_still_validate(cloud_sandbox: Any) -> None:
+    """What tools/list drops changes neither the parameters, nor what is required, nor what is accepted."""
+    from jsonschema import Draft202012Validator
+    from mcp.server.mcpserver.tools.base import Tool
+
+    async with connect(cloud_sandbox) as client:
+        listed = {t.name: t for t in (await client.list_tools()).tools}
+        explicit_nulls = await call(client, "jira_search", jql="key = PLAT-1", fields=None, page_token=None)
+        wrong_type = await call_error(client, "jira_search", jql="key = PLAT-1", fields=5)
+    for tool in every_registered_tool(cloud_sandbox):
+        generated = Tool.from_function(tool.fn, name=tool.name, structured_output=tool.structured_output)
+        lean = listed[tool.name].input_schema
+        Draft202012Validator.check_schema(lean)
+        assert lean["properties"].keys() == generated.parameters["properties"].keys(), tool.name
+        assert lean.get("required") == generated.parameters.get("required"), tool.name
+    assert [issue["key"] for issue in explicit_nulls["issues"]] == ["PLAT-1"]
+    assert "fields" in wrong_type
+
+
+def test_optional_arguments_lose_their_null_branch_and_results_keep_it() -> None:
+    from jiraplug.schemas import lean_schema
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string"},
+            "due": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "description": "YYYY-MM-DD"},
+            "kind": {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}], "default": None},
+            "limit": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": 50},  # null means something
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}], "default": None},
+            "extra": {"anyOf": [{"additionalProperties": True, "type": "object"}, {"type": "null"}],
+                      "default": None},
+            "closed": {"type": "object", "additionalProperties": False},
+        },
+        "required": ["key"],
+    }
+    assert lean_schema(schema, arguments=True) == {
+        "type": "object",
+        "properties": {
+            "key": {"type": "string"},
+            "due": {"type": "string", "description": "YYYY-MM-DD"},
+            "kind": {"enum": ["a", "b"], "type": "string"},
+            "limit": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": 50},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}], "default": None},
+            "extra": {"type": "object"},
+            "closed": {"type": "object", "additionalProperties": False},
+        },
+        "required": ["key"],
+    }
+    result = lean_schema(schema, arguments=False)["properties"]
+    assert result["due"] == schema["properties"]["due"]  # a result may hold null
+    assert result["extra"] == {"anyOf": [{"type": "object"}, {"type": "null"}], "default": None}
 
 
 def test_generated_titles_go_and_chosen_ones_stay() -> None:
