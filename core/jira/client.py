@@ -47,7 +47,8 @@ from jiraplug.jira.paging import (
     decode_offset_page,
     start_at_from_token,
 )
-from jiraplug.jira.transfer import BODY_LIMIT_KEY, bounded_exchange
+from jiraplug.jira.redirects import RedirectPolicy
+from jiraplug.jira.transfer import BODY_LIMIT_KEY, REDIRECT_POLICY_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 
 __all__ = [
@@ -95,6 +96,8 @@ class JiraClient:
         self.base_url = base_url.rstrip("/")
         self.api_base = (auth.api_base or self.base_url).rstrip("/")
         self.auth = auth
+        self.redirects = RedirectPolicy.for_site(self.base_url, self.api_base)
+        """Where downloads may be redirected: this site, or Atlassian's media hosts at public addresses."""
         # OAuth 2.0 access tokens exist on Cloud only.
         self._deployment = Deployment.CLOUD if auth.scheme == "oauth" else deployment
         self._send: Send = compose(middlewares, self._transport_send, host)
@@ -188,6 +191,7 @@ class JiraClient:
         clone = copy.copy(self)
         clone.auth = auth
         clone.api_base = (auth.api_base or self.base_url).rstrip("/")
+        clone.redirects = self.redirects.with_sites((clone.base_url, clone.api_base))
         if auth.scheme == "oauth":
             clone._deployment = Deployment.CLOUD
         clone._detecting = None
@@ -201,7 +205,9 @@ class JiraClient:
             with stage(JIRA_REQUEST, operation=request_info(request).operation):
                 limit = request.extensions.get(BODY_LIMIT_KEY)
                 if limit is not None:
-                    response = await bounded_exchange(self._http, request, limit)
+                    # The policy travels with the request: a client cloned by with_auth shares this transport.
+                    policy = request.extensions.get(REDIRECT_POLICY_KEY) or self.redirects
+                    response = await bounded_exchange(self._http, request, limit, policy)
                 else:
                     response = await self._http.send(request)
                     await response.aread()
@@ -265,8 +271,9 @@ class JiraClient:
         """Fetch binary content (an attachment): ``(bytes, content type)``.
 
         ``url_or_path`` is a path on the REST base or a URL on the Jira site (the
-        ``content`` link of an attachment); any other host is refused. Jira's redirect to
-        its media store is followed (the credential is not sent to another host). A body
+        ``content`` link of an attachment); any other host is refused. Jira's redirects are
+        followed only as :attr:`redirects` allows (this site, or Cloud's media store at a
+        public address), and the credential is not sent to another host. A body
         above ``max_bytes`` is refused, from its ``Content-Length`` when announced, else
         as soon as the limit is passed, without reading the rest.
         """
@@ -327,6 +334,7 @@ class JiraClient:
         )
         if body_limit is not None:
             request.extensions[BODY_LIMIT_KEY] = body_limit
+            request.extensions[REDIRECT_POLICY_KEY] = self.redirects
         try:
             response = await self._send(request)
         except httpx2.HTTPError as exc:

@@ -58,6 +58,10 @@ class ResponseTooLarge(UserFacingError):
         self.limit = limit
 
 
+class RedirectRefused(UserFacingError):
+    """A download was redirected somewhere it must not go (see :mod:`jiraplug.jira.redirects`)."""
+
+
 _STATUS_ADVICE = {
     400: "Jira rejected the request",
     401: "Jira did not accept the credentials",

@@ -4,15 +4,18 @@ redirect to its media store, size limits, and no credential for any other host."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from jiraplug.jira.errors import JiraError, ResponseTooLarge
+from jiraplug.httpclient import HttpClientOptions
+from jiraplug.jira.errors import JiraError, JiraUnavailable, ResponseTooLarge
 from jiraplug.jira.middleware import request_info
 from jiraplug.sandbox import SandboxServer
 from tests.jira.conftest import direct_client
-from tests.jira.loopback import ScriptedServer, SeenRequest
+from tests.jira.loopback import ScriptedServer, SeenRequest, TlsFront, make_certificate
 from tests.spec_contract import SpecContract
 
 pytestmark = pytest.mark.anyio
@@ -79,26 +82,70 @@ async def test_an_unannounced_body_is_cut_at_the_limit() -> None:
     assert len(data) == 200_000
 
 
-async def test_redirect_to_another_host_carries_no_credential() -> None:
+async def test_redirect_to_the_media_host_carries_no_credential_and_goes_to_the_checked_address() -> None:
+    """Cloud's hop to its media store: no credential, and the connection goes to the address that was checked.
+
+    The media store is played by a loopback server: the test's resolver maps
+    ``api.media.atlassian.com`` to two addresses, of which only the second answers, and
+    lets loopback through. Nothing else resolves the name (it would fail here, with no
+    network), and the server sees the name in ``Host``.
+    """
     media_seen: list[SeenRequest] = []
+    lookups: list[str] = []
 
     async def media(request: SeenRequest) -> tuple[int, dict[str, str], bytes]:
         media_seen.append(request)
         return 200, {"content-type": "image/png"}, b"\x89PNG fake"
 
+    async def test_dns(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        return ["127.0.0.2", "127.0.0.1"]  # nothing listens on the first: the next checked address is tried
+
     async with ScriptedServer(media) as media_host:
         async def jira_answer(request: SeenRequest) -> tuple[int, dict[str, str], bytes]:
-            return 303, {"location": f"{media_host.url}/file/10001?token=signed"}, b""
+            return 303, {"location": f"http://api.media.atlassian.com:{media_host.port}/file/10001?token=signed"}, b""
 
         async with ScriptedServer(jira_answer) as jira_like:
             async with direct_client(_FakeSandbox(jira_like.url)) as jira:
+                jira.redirects = replace(jira.redirects, resolver=test_dns, address_check=lambda address: None)
                 data, kind = await jira.download(f"{jira_like.url}/rest/api/2/attachment/content/10001",
                                                  operation="attachment.download", max_bytes=1000)
             jira_seen = jira_like.seen
     assert (data, kind) == (b"\x89PNG fake", "image/png")
     assert jira_seen[0].headers["authorization"].startswith("Bearer ")
+    assert lookups == ["api.media.atlassian.com"]
     assert media_seen[0].target == "/file/10001?token=signed"
+    assert media_seen[0].headers["host"] == f"api.media.atlassian.com:{media_host.port}"
     assert "authorization" not in media_seen[0].headers
+
+
+async def test_a_pinned_https_hop_verifies_the_certificate_against_the_host_name(tmp_path: Path) -> None:
+    """Connecting to the checked address must not weaken TLS: the certificate must match the name.
+
+    The media store's certificate is valid for 127.0.0.1 (the address connected to) but not
+    for api.media.atlassian.com (the name redirected to), so the hop must fail.
+    """
+    pytest.importorskip("cryptography")
+    certificate = make_certificate(tmp_path)
+
+    async def media(request: SeenRequest) -> tuple[int, dict[str, str], bytes]:
+        return 200, {"content-type": "text/plain"}, b"should not be read"
+
+    async def test_dns(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async with ScriptedServer(media) as media_host, TlsFront(media_host.port, certificate) as tls:
+        async def jira_answer(request: SeenRequest) -> tuple[int, dict[str, str], bytes]:
+            return 303, {"location": f"https://api.media.atlassian.com:{tls.port}/file/1?token=signed"}, b""
+
+        async with ScriptedServer(jira_answer) as jira_like:
+            options = HttpClientOptions(ca_bundle=str(certificate.ca_file))
+            async with direct_client(_FakeSandbox(jira_like.url), options=options) as jira:
+                jira.redirects = replace(jira.redirects, resolver=test_dns, address_check=lambda address: None)
+                with pytest.raises(JiraUnavailable, match="TLS certificate that is not trusted"):
+                    await jira.download(f"{jira_like.url}/rest/api/2/attachment/content/1",
+                                        operation="attachment.download", max_bytes=1000)
+        assert media_host.seen == []
 
 
 async def test_download_refuses_other_hosts_before_sending(cloud_sandbox: Any) -> None:
