@@ -104,6 +104,8 @@ class BearerTokenGuard:
     """ASGI middleware: requests to ``/mcp`` must carry ``Authorization: Bearer <token>``."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
+        if not token.strip():  # settings refuse it; "Bearer " must never be the key
+            raise StartupError("server.http_token is empty or blank: set a real token")
         self._app = app
         self._expected = f"Bearer {token}".encode()
 
