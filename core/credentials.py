@@ -97,12 +97,18 @@ def is_operator(headers: Any, server: ServerSettings, has_configured_credentials
     """
     if headers is None:
         return True
-    token = server.operator_token
-    if token is not None:
-        sent = headers.get(OPERATOR_HEADER.lower()) or ""
-        if hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
-            return True
+    if _carries_operator_token(headers.get(OPERATOR_HEADER.lower()), server):
+        return True
     return not own_credential and has_configured_credentials and configured_credentials_allowed(server)
+
+
+def _carries_operator_token(sent: str | None, server: ServerSettings) -> bool:
+    """Whether ``sent`` is the operator token; nothing sent, or no token set, never matches."""
+    expected = server.operator_token.get_secret_value() if server.operator_token is not None else ""
+    # Settings refuse a blank token; checked here too, so that a missing header can never equal one.
+    if not sent or not sent.strip() or not expected.strip():
+        return False
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def configured_credentials_allowed(server: ServerSettings) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jiraplug import __version__
@@ -40,8 +41,32 @@ def check_exposure(server: ServerSettings) -> None:
         )
 
 
+def is_wildcard(host: str) -> bool:
+    """Whether binding to ``host`` listens on every interface (``0.0.0.0``, ``::``)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_unspecified
+    except ValueError:
+        return False
+
+
+def accepts_any_host(server: ServerSettings) -> bool:
+    """Whether ``/mcp`` accepts any ``Host``: a wildcard bind behind the bearer token, not narrowed.
+
+    Such a server is reached by names it cannot know (a container's, a Kubernetes service's,
+    an ingress's). A DNS-rebinding page cannot attach the bearer token, so the token, not
+    ``Host``, keeps it out; ``Origin`` is still checked (see :class:`OriginGuard`), and
+    ``server.allowed_hosts`` narrows ``Host`` again for those who want that.
+    """
+    return is_wildcard(server.host) and server.http_token is not None and not server.allowed_hosts
+
+
 def transport_security(server: ServerSettings) -> TransportSecuritySettings:
-    """DNS-rebinding protection: only known Host and Origin values are accepted."""
+    """DNS-rebinding protection: only known Host and Origin values are accepted.
+
+    Off in the SDK when :func:`accepts_any_host`: :class:`OriginGuard` checks ``Origin`` then.
+    """
+    if accepts_any_host(server):
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
     host = f"[{server.host}]" if ":" in server.host and not server.host.startswith("[") else server.host
     hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"] if is_loopback(server.host) else [f"{host}:*", host]
     origins = [f"http://{h}" for h in hosts] + [f"https://{h}" for h in hosts]
@@ -68,6 +93,8 @@ def build_http_app(mcp: MCPServer[Any], server: ServerSettings) -> ASGIApp:
         host=server.host,
         max_request_body_size=server.max_request_bytes,
     )
+    if accepts_any_host(server):
+        app = OriginGuard(app, server.allowed_origins)
     if server.http_token is not None:
         return BearerTokenGuard(app, server.http_token.get_secret_value())
     return app
@@ -77,6 +104,8 @@ class BearerTokenGuard:
     """ASGI middleware: requests to ``/mcp`` must carry ``Authorization: Bearer <token>``."""
 
     def __init__(self, app: ASGIApp, token: str) -> None:
+        if not token.strip():  # settings refuse it; "Bearer " must never be the key
+            raise StartupError("server.http_token is empty or blank: set a real token")
         self._app = app
         self._expected = f"Bearer {token}".encode()
 
@@ -87,6 +116,35 @@ class BearerTokenGuard:
                 await _unauthorized(send)
                 return
         await self._app(scope, receive, send)
+
+
+class OriginGuard:
+    """ASGI middleware for a server that accepts any ``Host``: an ``Origin`` must still be known.
+
+    A request to ``/mcp`` without ``Origin`` (not from a browser) passes; one with it passes
+    when it is a configured origin (exact, or ``scheme://host:*`` for any port) or names the
+    very host the request addressed (same-host), and is refused with 403 otherwise.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_origins: list[str]) -> None:
+        self._app = app
+        self._allowed = list(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MCP_PATH):
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not self._known(origin, headers.get("host", "")):
+                await PlainTextResponse("Invalid Origin header", status_code=403)(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+    def _known(self, origin: str, host: str) -> bool:
+        for allowed in self._allowed:
+            if origin == allowed or (allowed.endswith(":*") and origin.startswith(allowed[:-1])):
+                return True
+        scheme, sep, netloc = origin.partition("://")
+        return bool(sep and host) and scheme in ("http", "https") and netloc.lower() == host.lower()
 
 
 async def _unauthorized(send: Send) -> None:

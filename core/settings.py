@@ -75,6 +75,11 @@ class JiraSettings(StrictModel):
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout for one Jira HTTP request")
 
+    @field_validator("api_token", "personal_token", "oauth_access_token")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value)
+
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -135,9 +140,23 @@ class JiraSettings(StrictModel):
                 raise ValueError(f"{name!r} is not a valid HTTP header name")
             if name.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"header {name!r} is set by jiraplug itself (use the credential settings)")
+            if not text.get_secret_value().strip():
+                raise ValueError(f"the value of header {name!r} is empty or blank")
             if not text.get_secret_value().isprintable():
                 raise ValueError(f"the value of header {name!r} contains a line break or control character")
         return value
+
+
+def refuse_blank_secret(value: SecretStr | None) -> SecretStr | None:
+    """A secret that guards access may be unset, but never empty or blank.
+
+    An empty token is what ``TOKEN=$(cat missing-file)`` produces, and an empty token would
+    match a request that sends none: refused at start-up instead.
+    """
+    if value is not None and not value.get_secret_value().strip():
+        raise ValueError("a secret must not be empty or blank (unset the key, or fix what fills it in: "
+                         "an unset variable, an empty file)")
+    return value
 
 
 _CLOUD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,127}")
@@ -173,6 +192,11 @@ class ServerSettings(StrictModel):
         description="Token in X-Jiraplug-Operator that marks a request as the operator's: server-wide "
         "figures, alerts and admin tools (secret)",
     )
+
+    @field_validator("http_token", "operator_token")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return refuse_blank_secret(value)
 
 
 class ToolsSettings(StrictModel):
@@ -316,7 +340,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, environ: Ma
         sources=sources,
         config_file=path,
     )
-    _read_secret_files(settings.jira)
+    _read_secret_files(settings.jira, sources)
     return settings
 
 
@@ -466,17 +490,18 @@ def _is_secret(model: type[BaseModel], key: str) -> bool:
     return info is not None and "SecretStr" in repr(info.annotation)
 
 
-def _read_secret_files(jira: JiraSettings) -> None:
+def _read_secret_files(jira: JiraSettings, sources: Mapping[str, str]) -> None:
     for file_key, secret_key in (("api_token_file", "api_token"), ("personal_token_file", "personal_token")):
         path = getattr(jira, file_key)
         if path is None or getattr(jira, secret_key) is not None:
             continue
+        where = _where(f"jira.{file_key}", sources)
         try:
             secret = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"jira.{file_key} = {str(path)!r}: cannot read: {exc.strerror}") from None
+            raise ConfigError(f"{where} = {str(path)!r}: cannot read: {exc.strerror}") from None
         if not secret:
-            raise ConfigError(f"jira.{file_key} = {str(path)!r}: the file is empty")
+            raise ConfigError(f"{where} = {str(path)!r}: the file is empty or blank; expected the secret")
         setattr(jira, secret_key, SecretStr(secret))
 
 

@@ -124,3 +124,54 @@ def test_non_loopback_bind_without_token_refuses_to_start(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "not a loopback address" in done.stderr and "JIRAPLUG_HTTP_TOKEN" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def wildcard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bound to every interface (as in a container), with the bearer token; requests go to 127.0.0.1.
+
+    It lends its sandbox credential to callers, so a tool call needs no ``X-Jira-Authorization``.
+    """
+    with serving(tmp_path_factory.mktemp("wildcard"), "--host", "0.0.0.0", JIRAPLUG_HTTP_TOKEN=TOKEN,
+                 JIRAPLUG_SERVER__ALLOWED_ORIGINS="https://console.example",
+                 JIRAPLUG_SERVER__ALLOW_CONFIGURED_CREDENTIALS="true") as base:
+        yield base
+
+
+def _post_init(base: str, **headers: str) -> httpx2.Response:
+    return httpx2.post(f"{base}/mcp", json=INIT, headers={**MCP_HEADERS, **headers})
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "jira-mcp.internal"])
+def test_wildcard_bind_accepts_any_host_with_the_token(wildcard_server: str, name: str) -> None:
+    host = f"{name}:{wildcard_server.rsplit(':', 1)[1]}"
+    assert _post_init(wildcard_server, host=host, authorization=f"Bearer {TOKEN}").status_code == 200
+    refused = _post_init(wildcard_server, host=host)
+    assert refused.status_code == 401 and TOKEN not in refused.text
+
+
+def test_wildcard_bind_still_checks_origin(wildcard_server: str) -> None:
+    port = wildcard_server.rsplit(":", 1)[1]
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    foreign = _post_init(wildcard_server, host=f"jira-mcp.internal:{port}", origin="http://evil.example", **auth)
+    assert foreign.status_code == 403
+    assert _post_init(wildcard_server, origin="http://evil.example").status_code == 401
+    same_host = _post_init(wildcard_server, host=f"jira-mcp.internal:{port}",
+                           origin=f"http://jira-mcp.internal:{port}", **auth)
+    configured = _post_init(wildcard_server, host=f"jira-mcp.internal:{port}", origin="https://console.example", **auth)
+    assert same_host.status_code == 200 and configured.status_code == 200
+
+
+async def test_mcp_client_over_a_wildcard_bind(wildcard_server: str) -> None:
+    async with httpx2.AsyncClient(headers={"authorization": f"Bearer {TOKEN}"}) as http:
+        async with Client(streamable_http_client(f"{wildcard_server}/mcp", http_client=http), cache=None) as client:
+            result = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
+    assert not result.is_error
+
+
+def test_allowed_hosts_narrow_a_wildcard_bind(tmp_path: Path) -> None:
+    with serving(tmp_path, "--host", "0.0.0.0", JIRAPLUG_HTTP_TOKEN=TOKEN,
+                 JIRAPLUG_SERVER__ALLOWED_HOSTS="jira-mcp.internal:*") as base:
+        port, auth = base.rsplit(":", 1)[1], f"Bearer {TOKEN}"
+        assert _post_init(base, host=f"jira-mcp.internal:{port}", authorization=auth).status_code == 200
+        assert _post_init(base, host=f"127.0.0.1:{port}", authorization=auth).status_code == 421
