@@ -14,6 +14,7 @@ import importlib.metadata as metadata
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,18 +168,30 @@ class PluginHost:
         info.hooks = sorted(self._hook_names_of(info.name))
 
     def _check_hook_names(self, info: PluginInfo) -> None:
-        known = [name for name in dir(hookspecs) if _is_hookspec(getattr(hookspecs, name))]
+        """Refuse hook wrappers and unknown hooks (unless marked ``optionalhook``)."""
+        known = list(hookspec_names())
         for hook_caller in self._pm.hook.__dict__.values():
-            if not isinstance(hook_caller, pluggy.HookCaller) or hook_caller.spec is not None:
+            if not isinstance(hook_caller, pluggy.HookCaller):
                 continue
             for impl in hook_caller.get_hookimpls():
-                if impl.plugin_name == info.name:
+                if impl.plugin_name != info.name:
+                    continue
+                if impl.wrapper or impl.hookwrapper:
+                    self._pm.unregister(name=info.name)
+                    raise StartupError(
+                        f"plugin {info.name!r} ({info.module}) implements {hook_caller.name!r} as a hook "
+                        "wrapper, which jiraplug does not call (its hooks are called one by one, in "
+                        "isolation); to wrap requests or tool calls, return a middleware from "
+                        "jira_request_middleware or tool_call_middleware"
+                    )
+                if hook_caller.spec is None and not impl.optionalhook:
                     self._pm.unregister(name=info.name)
                     close = difflib.get_close_matches(hook_caller.name, known, n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise StartupError(
                         f"plugin {info.name!r} ({info.module}) implements unknown hook "
-                        f"{hook_caller.name!r}{hint} (known hooks: {', '.join(sorted(known))})"
+                        f"{hook_caller.name!r}{hint} (known hooks: {', '.join(known)}; mark a hook "
+                        "of another plugin's that may be absent with @hookimpl(optionalhook=True))"
                     )
 
     def _hook_names_of(self, name: str) -> Iterator[str]:
@@ -202,26 +215,33 @@ class PluginHost:
 
     # ------------------------------------------------------------ calling hooks
 
-    def _call_each(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation of ``hook`` in pluggy order, isolating failures.
+    def _call(self, hook: str, *, each: Callable[[str], AbstractContextManager[Any]] | None = None,
+              **kwargs: Any) -> list[tuple[str, Any]]:
+        """The one call path: every implementation of ``hook`` in call order, failures isolated.
 
         Returns ``(plugin name, result)`` for implementations that returned without
-        raising; a raising implementation is reported against its plugin and skipped.
+        raising; one that raises is reported against its plugin and skipped, except for a
+        :class:`StartupError`, which stops start-up as intended. ``each(plugin)`` is a
+        context entered around each implementation (e.g. recording who registers a tool).
         """
         caller: pluggy.HookCaller = getattr(self._pm.hook, hook)
         results: list[tuple[str, Any]] = []
         # pluggy calls the last registered (and tryfirst) implementation first.
         for impl in reversed(caller.get_hookimpls()):
-            try:
-                result = impl.function(*(kwargs[arg] for arg in impl.argnames))
-            except Exception as exc:  # noqa: BLE001 - isolation is the point
-                self.report_error(impl.plugin_name, f"hook {hook}", exc)
-                continue
+            with each(impl.plugin_name) if each else nullcontext():
+                try:
+                    result = impl.function(*(kwargs[arg] for arg in impl.argnames))
+                except StartupError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - isolation is the point
+                    self.report_error(impl.plugin_name, f"hook {hook}", exc)
+                    continue
             results.append((impl.plugin_name, result))
         return results
 
-    async def _await_each(self, hook: str, *, reverse: bool = False, **kwargs: Any) -> None:
-        results = self._call_each(hook, **kwargs)
+    async def _await(self, hook: str, *, reverse: bool = False, **kwargs: Any) -> None:
+        """:meth:`_call`, then await what each implementation returned (in reverse if asked)."""
+        results = self._call(hook, **kwargs)
         for name, result in reversed(results) if reverse else results:
             if inspect.isawaitable(result):
                 try:
@@ -232,38 +252,24 @@ class PluginHost:
     def settings_models(self) -> dict[str, type[BaseModel] | None]:
         """``plugin_settings``: each loaded plugin's settings model (or None)."""
         models: dict[str, type[BaseModel] | None] = {info.name: None for info in self._info.values() if info.loaded}
-        for name, model in self._call_each("plugin_settings"):
-            models[name] = model
+        models.update(self._call("plugin_settings"))
         return models
 
     def register_tools(self, registry: ToolRegistry, settings: Settings) -> None:
         """``register_tools``: each plugin adds its tools, recorded under the plugin's name."""
-        for impl in reversed(self._pm.hook.register_tools.get_hookimpls()):
-            with registry.owned_by(impl.plugin_name):
-                self._call_one(impl, "register_tools", registry=registry, settings=settings)
+        self._call("register_tools", each=registry.owned_by, registry=registry, settings=settings)
 
     def register_resources(self, registry: ResourceRegistry, settings: Settings) -> None:
         """``register_resources``: each plugin adds its resources."""
-        for impl in reversed(self._pm.hook.register_resources.get_hookimpls()):
-            with registry.owned_by(impl.plugin_name):
-                self._call_one(impl, "register_resources", registry=registry, settings=settings)
-
-    def _call_one(self, impl: pluggy.HookImpl, hook: str, **kwargs: Any) -> Any:
-        try:
-            return impl.function(*(kwargs[arg] for arg in impl.argnames))
-        except StartupError:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            self.report_error(impl.plugin_name, f"hook {hook}", exc)
-            return None
+        self._call("register_resources", each=registry.owned_by, registry=registry, settings=settings)
 
     def register_commands(self, subparsers: Any) -> None:
         """``register_commands``: plugins add subcommands to the CLI."""
-        self._call_each("register_commands", subparsers=subparsers)
+        self._call("register_commands", subparsers=subparsers)
 
     def configure_http_client(self, options: HttpClientOptions, settings: Settings) -> None:
         """``configure_http_client``: plugins adjust the options in place."""
-        self._call_each("configure_http_client", options=options, settings=settings)
+        self._call("configure_http_client", options=options, settings=settings)
 
     def jira_request_middlewares(self, runtime: Runtime) -> list[tuple[str, JiraMiddleware]]:
         """``jira_request_middleware``: ``(plugin, middleware)`` pairs, outermost first."""
@@ -280,7 +286,7 @@ class PluginHost:
         last-registered-first, so no registration order alone yields the tuple's order in
         every group; third-party middleware keeps the slot pluggy gave it.
         """
-        chain = [(name, mw) for name, mw in self._call_each(hook, runtime=runtime) if mw]
+        chain = [(name, mw) for name, mw in self._call(hook, runtime=runtime) if mw]
         slots = [i for i, (name, _) in enumerate(chain) if self._info[name].builtin]
         ordered = sorted((chain[i] for i in slots), key=lambda pair: _builtin_position(pair[0]))
         for slot, pair in zip(slots, ordered):
@@ -289,15 +295,15 @@ class PluginHost:
 
     async def startup(self, runtime: Runtime) -> None:
         """``startup``: run every plugin's start-up code, awaiting what it returns."""
-        await self._await_each("startup", runtime=runtime)
+        await self._await("startup", runtime=runtime)
 
     async def shutdown(self, runtime: Runtime) -> None:
         """``shutdown``: run every plugin's shutdown code, in reverse order."""
-        await self._await_each("shutdown", reverse=True, runtime=runtime)
+        await self._await("shutdown", reverse=True, runtime=runtime)
 
     async def deliver_alert(self, alert: Alert, runtime: Runtime) -> None:
         """``deliver_alert``: hand an alert change to every sink."""
-        await self._await_each("deliver_alert", alert=alert, runtime=runtime)
+        await self._await("deliver_alert", alert=alert, runtime=runtime)
 
 
 def _is_hookspec(obj: object) -> bool:

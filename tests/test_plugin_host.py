@@ -204,3 +204,62 @@ def test_builtin_order_is_the_tuple_not_the_alphabet(tmp_path: Path, monkeypatch
     builtins = [p.name for p in app.plugins.plugins if p.builtin]
     assert builtins == list(BUILTIN_PLUGINS)
     assert builtins != sorted(builtins)
+
+
+@pytest.mark.parametrize("marks", [{"wrapper": True}, {"hookwrapper": True}])
+def test_a_hook_wrapper_is_refused_with_a_clear_error(marks: dict[str, bool]) -> None:
+    class Wrapping:
+        @hookimpl(**marks)
+        def configure_http_client(self, options, settings):  # type: ignore[no-untyped-def]
+            yield
+
+    host = PluginHost()
+    with pytest.raises(StartupError, match=r"plugin 'wrapping' .* 'configure_http_client' as a hook wrapper"):
+        host.register(Wrapping(), "wrapping")
+    assert "wrapping" not in [name for name, _ in host._pm.list_name_plugin()]
+
+
+def test_an_optional_hook_of_an_absent_plugin_is_accepted_and_an_unmarked_one_refused() -> None:
+    class Optional:
+        @hookimpl(optionalhook=True)
+        def other_plugins_hook(self) -> None:
+            raise AssertionError("never called")
+
+        @hookimpl
+        def register_commands(self, subparsers):  # type: ignore[no-untyped-def]
+            subparsers.append("optional")
+
+    class Unmarked:
+        @hookimpl
+        def other_plugins_hook(self) -> None: ...
+
+    host = PluginHost()
+    host.register(Optional(), "optional")
+    assert host.info("optional").loaded and "other_plugins_hook" in host.info("optional").hooks
+    seen: list[str] = []
+    host.register_commands(seen)
+    assert seen == ["optional"]
+    with pytest.raises(StartupError, match="unknown hook 'other_plugins_hook'.*optionalhook=True"):
+        host.register(Unmarked(), "unmarked")
+
+
+def test_every_hook_is_called_through_one_isolating_path() -> None:
+    """A raising implementation of any host method is reported and skipped; the others run."""
+    calls: list[str] = []
+
+    class Good:
+        @hookimpl
+        def register_commands(self, subparsers):  # type: ignore[no-untyped-def]
+            calls.append("good")
+
+    class Bad:
+        @hookimpl
+        def register_commands(self, subparsers):  # type: ignore[no-untyped-def]
+            raise RuntimeError("boom")
+
+    host = PluginHost()
+    host.register(Good(), "good")
+    host.register(Bad(), "bad")
+    host.register_commands(None)
+    assert calls == ["good"]
+    assert host.info("bad").errors == ["hook register_commands raised RuntimeError: boom"]
