@@ -127,7 +127,7 @@ class Runtime:
             deployment=detect_deployment(url, jira.deployment),
             auth=auth,
             middlewares=self.plugins.jira_request_middlewares(self),
-            host=self.plugins,
+            on_plugin_error=self.plugins.report_error,
         )
 
     def jira_for(self, credentials: RequestCredentials) -> JiraClient:
@@ -176,7 +176,7 @@ class Runtime:
         runtime = cls(settings, plugins)
         runtime._events = events
         runtime.jira = runtime.build_jira_client()
-        runtime.tool_chain = compose_tool_chain(plugins.tool_call_middlewares(runtime), plugins)
+        runtime.tool_chain = compose_tool_chain(plugins.tool_call_middlewares(runtime), plugins.report_error)
         try:
             async with anyio.create_task_group() as tasks:
                 runtime._tasks = tasks

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_REQUEST, CallToolResult, TextContent
 
-from jiraplug import telemetry
+from jiraplug import chain, telemetry
+from jiraplug.chain import ReportError
 from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
     from jiraplug.credentials import RequestCredentials
     from jiraplug.jira.client import JiraClient
-    from jiraplug.plugin_host import PluginHost
     from jiraplug.runtime import Runtime
 
 
@@ -86,36 +86,18 @@ async def _invoke_innermost(call: ToolCall) -> Any:
     return await call._invoke()
 
 
-def compose_tool_chain(middlewares: Sequence[tuple[str, ToolCallMiddleware]], host: PluginHost | None) -> CallNext:
+def compose_tool_chain(middlewares: Sequence[tuple[str, ToolCallMiddleware]],
+                       report: ReportError | None = None) -> CallNext:
     """Stack ``(plugin, middleware)`` pairs around the SDK's handler, first pair outermost."""
-    chain: CallNext = _invoke_innermost
-    for plugin, middleware in reversed(middlewares):
-        chain = _isolated(plugin, middleware, chain, host)
-    return chain
+    return chain.compose(middlewares, _invoke_innermost, hook="tool_call_middleware",
+                         passes=(MCPError, UserFacingError), recover=_without_the_plugin, report=report)
 
 
-def _isolated(plugin: str, middleware: ToolCallMiddleware, inner: CallNext, host: PluginHost | None) -> CallNext:
-    try:
-        wrapped = middleware(inner)
-    except Exception as exc:  # noqa: BLE001 - a broken factory must not break tool calls
-        if host:
-            host.report_error(plugin, "tool_call_middleware (building)", exc)
-        return inner
-
-    async def call_next(call: ToolCall) -> Any:
-        try:
-            return await wrapped(call)
-        except (MCPError, UserFacingError):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if host:
-                host.report_error(plugin, "tool_call_middleware", exc)
-            if call.invoked:
-                # The tool already ran; never run it twice.
-                return ToolCall.error_result(f"plugin {plugin!r} failed after the tool ran; see the server log")
-            return await inner(call)
-
-    return call_next
+async def _without_the_plugin(plugin: str, call: ToolCall, inner: CallNext) -> Any:
+    if call.invoked:
+        # The tool already ran; never run it twice.
+        return ToolCall.error_result(f"plugin {plugin!r} failed after the tool ran; see the server log")
+    return await inner(call)
 
 
 class ServerMiddleware:

@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import httpx2
 
+from jiraplug.chain import ReportError
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
@@ -90,7 +91,7 @@ class JiraClient:
         deployment: Deployment | None,
         auth: JiraAuth,
         middlewares: Sequence[tuple[str, JiraMiddleware]] = (),
-        host: Any = None,
+        on_plugin_error: ReportError | None = None,
     ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
@@ -100,7 +101,7 @@ class JiraClient:
         """Where downloads may be redirected: this site, or Atlassian's media hosts at public addresses."""
         # OAuth 2.0 access tokens exist on Cloud only.
         self._deployment = Deployment.CLOUD if auth.scheme == "oauth" else deployment
-        self._send: Send = compose(middlewares, self._transport_send, host)
+        self._send: Send = compose(middlewares, self._transport_send, on_plugin_error)
         self._detecting: anyio.Lock | None = None
         self._fields: list[dict[str, Any]] | None = None
         self._field_names: dict[str, str] = {}

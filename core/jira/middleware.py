@@ -12,14 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import httpx2
 
+from jiraplug import chain
+from jiraplug.chain import ReportError
 from jiraplug.tool_errors import UserFacingError
-
-if TYPE_CHECKING:
-    from jiraplug.plugin_host import PluginHost
 
 Send = Callable[[httpx2.Request], Awaitable[httpx2.Response]]
 JiraMiddleware = Callable[[Send], Send]
@@ -95,39 +92,24 @@ def credential_fingerprint(authorization: str) -> str:
     return hashlib.sha256(authorization.encode()).hexdigest()[:16]
 
 
-def compose(middlewares: Sequence[tuple[str, JiraMiddleware]], innermost: Send, host: PluginHost | None) -> Send:
-    """Stack ``(plugin, middleware)`` pairs around ``innermost``; the first pair is outermost."""
-    send = innermost
-    for plugin, middleware in reversed(middlewares):
-        send = _isolated(plugin, middleware, send, host)
-    return send
+def compose(middlewares: Sequence[tuple[str, JiraMiddleware]], innermost: Send,
+            report: ReportError | None = None) -> Send:
+    """Stack ``(plugin, middleware)`` pairs around ``innermost``; the first pair is outermost.
+
+    ``report(plugin, where, exc)`` records a plugin failure (see :mod:`jiraplug.chain`).
+    """
+    return chain.compose(middlewares, innermost, hook="jira_request_middleware", passes=PASS_THROUGH,
+                         recover=_without_the_plugin, report=report, inner_view=_remembering)
 
 
 # Exceptions that are the request's own outcome, not a plugin bug: they pass through.
 PASS_THROUGH: tuple[type[BaseException], ...] = (UserFacingError, httpx2.HTTPError)
 
 
-def _isolated(plugin: str, middleware: JiraMiddleware, inner: Send, host: PluginHost | None) -> Send:
-    try:
-        wrapped = middleware(_remembering(inner))
-    except Exception as exc:  # noqa: BLE001 - a broken factory must not break requests
-        if host:
-            host.report_error(plugin, "jira_request_middleware (building)", exc)
-        return inner
-
-    async def send(request: httpx2.Request) -> httpx2.Response:
-        try:
-            return await wrapped(request)
-        except PASS_THROUGH:
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if host:
-                host.report_error(plugin, "jira_request_middleware", exc)
-            got = request.extensions.get("jiraplug.responses") or []
-            # Reuse an answer the plugin already obtained: a write is never sent twice.
-            return got[-1] if got else await inner(request)
-
-    return send
+async def _without_the_plugin(plugin: str, request: httpx2.Request, inner: Send) -> httpx2.Response:
+    # Reuse an answer the plugin already obtained: a write is never sent twice.
+    got = request.extensions.get("jiraplug.responses") or []
+    return got[-1] if got else await inner(request)
 
 
 def _remembering(inner: Send) -> Send:
