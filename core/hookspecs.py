@@ -1,7 +1,8 @@
 """The hooks a jiraplug plugin may implement.
 
-Each hookspec below is documented by its docstring; ``docs/plugin-hooks.md`` is the
-reference for plugin authors and a test fails when the two disagree.
+Each hookspec below is documented by its docstring, the one text of the hook reference:
+``docs/plugin-hooks.md`` is generated from these docstrings (``python -m
+jiraplug.hookdocs --write``) and a test fails when the page is stale.
 
 pluggy hooks are synchronous. Async behaviour is composed by hooks that *return*
 middleware (a function that wraps the next handler), the way datasette's
@@ -49,6 +50,16 @@ def plugin_settings() -> type[BaseModel] | None:
     wrong type stops start-up with a message naming the key. Give every field a
     default so the plugin works unconfigured. Read the validated instance back with
     ``settings.plugin_config("<plugin name>")``.
+
+    Example::
+
+        class HelloSettings(BaseModel):
+            model_config = ConfigDict(extra="forbid")
+            greeting: str = "Hello"
+
+        @hookimpl
+        def plugin_settings():
+            return HelloSettings
     """
 
 
@@ -58,10 +69,14 @@ def register_tools(registry: ToolRegistry, settings: Settings) -> None:
 
     Called once when the server is built, for every enabled plugin; the built-in
     toolsets use this same hook. Call ``registry.tool(...)`` (a decorator) or
-    ``registry.add(fn, ...)``; the tool is recorded with the calling plugin as its
-    toolset. Tool functions reach Jira through :func:`jiraplug.current_call`. Return
-    value is ignored. Order: registration order does not matter; duplicate tool
-    names are an error naming both plugins.
+    ``registry.add(fn, ...)`` with the options ``name``, ``description``, ``title``,
+    ``read_only``, ``destructive``, ``idempotent``, ``open_world`` and
+    ``structured_output``; the tool is recorded with the calling plugin as its toolset.
+    Inside the tool, ``jiraplug.current_call().jira`` is the Jira client of the caller and
+    ``current_call().operator`` says whether the caller is the server's operator. Raise
+    ``jiraplug.tool_errors.UserFacingError`` for a failure the caller should read.
+    Return value is ignored. Registration order does not matter; duplicate tool names
+    stop start-up naming both plugins.
     """
 
 
@@ -69,9 +84,12 @@ def register_tools(registry: ToolRegistry, settings: Settings) -> None:
 def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
     """Contribute MCP resources (for example live statistics).
 
-    Called once when the server is built. Call ``registry.add(uri, read, ...)`` where
-    ``read`` is a sync or async function returning ``str`` (or JSON-serialisable
-    data, returned as JSON). Return value is ignored.
+    Called once when the server is built. Call ``registry.add(uri, read, name=...,
+    description=..., mime_type=..., operator_only=...)`` where ``read`` is a sync or
+    async function returning ``str`` (or JSON-serialisable data, returned as JSON).
+    ``operator_only=True`` marks a resource that describes the whole server (every
+    user's calls): on a shared server it is listed and served to the operator only.
+    Return value is ignored.
     """
 
 
@@ -80,10 +98,10 @@ def configure_http_client(options: HttpClientOptions, settings: Settings) -> Non
     """Adjust how the HTTP client toward Jira is built.
 
     Called once per Jira client, before it is created, for every enabled plugin, in
-    pluggy order (last registered first; ``tryfirst``/``trylast`` adjust it). Mutate
-    ``options`` in place: connection limits, keep-alive, timeouts, HTTP/2, proxies,
-    TLS verification, extra headers. Later implementations see earlier changes.
-    Return value is ignored.
+    call order (see docs/architecture.md). Mutate ``options`` in place:
+    ``max_connections``, ``max_keepalive_connections``, ``keepalive_expiry_seconds``,
+    timeouts, ``http2``, ``proxy``, ``verify``, ``headers``. Later implementations see
+    earlier changes. Return value is ignored.
     """
 
 
@@ -94,15 +112,30 @@ def jira_request_middleware(runtime: Runtime) -> JiraMiddleware | None:
     Called once per Jira client when it is built. A middleware is a function
     ``wrap(send) -> send`` where ``send`` is ``async (httpx2.Request) -> httpx2.Response``;
     it may inspect or change the request, answer without calling ``send`` (a cache hit),
-    call it several times (a retry), or time it. ``request.extensions["jiraplug"]`` holds
-    a :class:`jiraplug.jira.middleware.RequestInfo` (operation name, whether the request
-    is safe to repeat, a fingerprint of the credential); the transport appends each real
-    exchange to ``attempts_of(request)``. Ordering: the first middleware in call order is
-    the outermost; built-ins follow ``BUILTIN_PLUGINS``, a third-party middleware sits
-    outside them, or outside everything (``tryfirst``), or next to the transport
-    (``trylast``). See docs/architecture.md.
-    A middleware that raises an exception other than the ones the client maps to Jira
-    errors is reported against its plugin.
+    call it several times (a retry: check ``request_info(request).idempotent`` first), or
+    time it. ``jiraplug.jira.middleware.request_info(request)`` gives the operation name,
+    whether the request is read-only and safe to repeat, a fingerprint of the credential
+    and what a write touches; the transport appends each real exchange to
+    ``attempts_of(request)``. Ordering: the first middleware in call order is the
+    outermost; built-ins follow ``BUILTIN_PLUGINS``, a third-party middleware sits outside
+    them, or outside everything (``tryfirst``), or next to the transport (``trylast``).
+    See docs/architecture.md.
+
+    An exception other than a Jira error or an ``httpx2`` transport error is a plugin
+    bug: it is reported, and the request continues without that middleware (an answer
+    already obtained is reused, so a write is never sent twice).
+
+    Example::
+
+        @hookimpl
+        def jira_request_middleware(runtime):
+            def wrap(send):
+                async def timed(request):
+                    response = await send(request)
+                    response.headers["x-seen-by"] = "hello"
+                    return response
+                return timed
+            return wrap
     """
 
 
@@ -111,10 +144,14 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware | None:
     """Return a middleware that wraps every incoming MCP tool call, or ``None``.
 
     Called once when the server starts. A middleware is ``wrap(call_next) -> call_next``
-    where ``call_next`` is ``async (ToolCall) -> ToolCallOutcome``. It runs inside the
-    MCP SDK's server span for the call, so timings, limits and alerts see every call
-    (profiling, concurrency limits, alerting). Ordering as for
-    :func:`jira_request_middleware`: first in call order is outermost.
+    where ``call_next`` is ``async (ToolCall) -> result``. A ``ToolCall`` has ``name``,
+    ``arguments``, ``request_id``, ``runtime``, ``started``, ``session`` (the MCP server
+    session, ``None`` in some transports) and ``operator`` (whether the caller is the
+    server's operator); ``ToolCall.error_result(message)`` builds a refusal. It runs
+    inside the MCP SDK's server span for the call, so timings, limits and alerts see
+    every call (profiling, concurrency limits, alerting). Ordering as for
+    ``jira_request_middleware``: first in call order is outermost. A middleware that
+    raises is reported and skipped; a tool that already ran is never run again.
     """
 
 
@@ -123,9 +160,10 @@ def startup(runtime: Runtime) -> Awaitable[None] | None:
     """Run code when the server starts (after the Jira client exists).
 
     Called once per server run. May return an awaitable, which is awaited before the
-    server accepts requests. Start background work with ``runtime.spawn(...)``; it is
-    cancelled at shutdown. An exception is reported against the plugin and does not
-    stop the server.
+    server accepts requests. Start background work with ``runtime.spawn(async_fn,
+    *args)``; it is cancelled at shutdown. Keep what the hooks of one run share on the
+    runtime (``runtime.plugin_state(__name__, factory)``), not in module globals. An
+    exception is reported against the plugin and does not stop the server.
     """
 
 
@@ -134,7 +172,15 @@ def shutdown(runtime: Runtime) -> Awaitable[None] | None:
     """Run code when the server stops (before the Jira client closes).
 
     Called once, in reverse plugin order. May return an awaitable, which is awaited
-    with a time limit. Flush what must not be lost here.
+    with a time limit (10 s). Flush what must not be lost here.
+
+    Example::
+
+        @hookimpl
+        async def shutdown(runtime):
+            state = runtime.plugin_state(__name__)  # None if no hook ever made it
+            if state is not None:
+                await state.aclose()
     """
 
 
@@ -143,8 +189,10 @@ def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
     """Deliver an alert state change (firing or resolved) to a sink.
 
     Called for every enabled plugin each time an alert changes state; every
-    implementation is a sink (log, MCP log notification, webhook, pager...). May
-    return an awaitable. A failing sink is reported and does not stop the others.
+    implementation is a sink (log, MCP log notification, webhook, pager...). ``Alert``
+    has ``name``, ``state``, ``message``, ``severity``, ``value``, ``threshold``,
+    ``unit``, ``since`` and ``labels``. May return an awaitable. A failing sink is
+    reported and does not stop the others.
     """
 
 
@@ -156,5 +204,12 @@ def register_commands(subparsers: _SubParsersAction) -> None:
     configuration is loaded (if it is invalid, plugin commands are missing and the error is
     shown when a command runs). Add a parser with ``subparsers.add_parser(name, help=...)``
     and give it ``set_defaults(handler=fn)``, where ``fn(args)`` returns the exit status
-    and may raise :class:`jiraplug.errors.StartupError` for a one-line error.
+    and may raise ``jiraplug.errors.StartupError`` for a one-line error.
+
+    Example::
+
+        @hookimpl
+        def register_commands(subparsers):
+            hello = subparsers.add_parser("hello", help="say hello")
+            hello.set_defaults(handler=lambda args: print("hello") or 0)
     """

@@ -1,4 +1,4 @@
-"""Every hookspec is documented in docs/plugin-hooks.md with its exact signature."""
+"""docs/plugin-hooks.md is generated from the hookspec docstrings, and is current."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import inspect
 import re
 from pathlib import Path
 
-from jiraplug import hookspecs
+from jiraplug import hookdocs, hookspecs
 from jiraplug.plugin_host import hookspec_names
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugin-hooks.md"
@@ -48,3 +48,40 @@ def test_the_checker_notices_a_wrong_signature(monkeypatch) -> None:
 
     monkeypatch.setattr(hookspecs, "register_tools", hookspecs.hookspec(register_tools))
     assert documented()["register_tools"] != signature_of("register_tools")
+
+
+def test_the_reference_is_the_generated_text_of_the_docstrings() -> None:
+    page = DOC.read_text(encoding="utf-8")
+    assert page == hookdocs.page_with_reference(page), (
+        "docs/plugin-hooks.md is stale: run `python -m jiraplug.hookdocs --write`"
+    )
+
+
+def test_a_changed_docstring_makes_the_page_stale(monkeypatch) -> None:
+    """The staleness check bites on the text, not only the signatures."""
+    def startup(runtime):  # type: ignore[no-untyped-def]
+        """Run code when the server starts. Called once, now with other words."""
+
+    monkeypatch.setattr(hookspecs, "startup", hookspecs.hookspec(startup))
+    page = DOC.read_text(encoding="utf-8")
+    assert "now with other words" in hookdocs.page_with_reference(page)
+    assert "now with other words" not in page
+
+
+def test_docstring_markup_becomes_markdown() -> None:
+    text = hookdocs.docstring_markdown("""Use ``x`` and :class:`jiraplug.Thing`.
+
+    Example::
+
+        print(1)
+    """)
+    assert text == "Use `x` and `jiraplug.Thing`.\n\nExample:\n\n```python\nprint(1)\n```"
+
+
+def test_each_hook_links_to_a_builtin_that_implements_it_where_one_does() -> None:
+    examples = hookdocs.builtin_examples()
+    assert ("cache", "plugins/cache/__init__.py") in examples["jira_request_middleware"]
+    assert examples["deliver_alert"] == [("alerting", "plugins/alerting/__init__.py")]
+    for users in examples.values():
+        for _, path in users:
+            assert (DOC.parents[1] / path).is_file(), path
