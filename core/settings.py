@@ -192,6 +192,12 @@ class ServerSettings(StrictModel):
         description="Token in X-Jiraplug-Operator that marks a request as the operator's: server-wide "
         "figures, alerts and admin tools (secret)",
     )
+    log_bodies: bool = Field(
+        default=False, description="Let DEBUG logging write MCP message bodies (every user's Jira data)"
+    )
+    trace_query_strings: bool = Field(
+        default=False, description="Put the query string (JQL, ...) of Jira requests in span attributes (url.full)"
+    )
 
     @field_validator("http_token", "operator_token")
     @classmethod
