@@ -50,13 +50,15 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     )
     tools = ToolRegistry()
     plugins.register_tools(tools, settings)
-    for tool in offered_tools(tools, settings.tools):
+    offered = offered_tools(tools, settings.tools)
+    for tool in offered:
         _add_tool(server, tool)
     resources = ResourceRegistry()
     plugins.register_resources(resources, settings)
     for resource in resources:
         _add_resource(server, resource)
     middleware.operator_resources = frozenset(r.uri for r in resources if r.operator_only)
+    middleware.operator_tools = frozenset(t.name for t in offered if t.operator_only)
     return server
 
 
