@@ -122,7 +122,7 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
     for key in ("transport", "host", "port"):
         if getattr(args, key) is not None:
             setattr(server, key, getattr(args, key))
-    _configure_logging(server.log_level)
+    _configure_logging(server.log_level, server.log_bodies)
     _report_plugin_errors(app.plugins)
 
     from jiraplug import telemetry
@@ -200,9 +200,18 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _configure_logging(level: str) -> None:
+# Loggers that write message bodies or Jira URLs (JQL in the query) at these levels and below:
+# every user's Jira data. Held above them unless server.log_bodies asks for it.
+BODY_LOGGERS = {"sse_starlette": logging.INFO, "mcp": logging.INFO, "httpx2": logging.WARNING}
+
+
+def _configure_logging(level: str, log_bodies: bool = False) -> None:
     # stdout carries the MCP stdio protocol: logs go to stderr only.
     logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not log_bodies:
+        for name, floor in BODY_LOGGERS.items():
+            logger = logging.getLogger(name)
+            logger.setLevel(max(floor, logging.getLogger().getEffectiveLevel()))
 
 
 def _report_plugin_errors(plugins: Any) -> None:

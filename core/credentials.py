@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -64,7 +65,8 @@ def credentials_from_headers(
             )
     if not raw:
         return None
-    return RequestCredentials(site=site, auth=parse_authorization(raw))
+    sent_in = AUTH_HEADER if headers.get(AUTH_HEADER.lower()) is not None else "Authorization"
+    return RequestCredentials(site=site, auth=dataclasses.replace(parse_authorization(raw), sent_in=sent_in))
 
 
 def parse_authorization(raw: str) -> JiraAuth:

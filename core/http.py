@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -14,8 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jiraplug import __version__
+from jiraplug import __version__, sessions
+from jiraplug.asgi import send_json
 from jiraplug.errors import StartupError
+from jiraplug.limits import BodyDeadline, guarded_protocol
 from jiraplug.settings import LOOPBACK_HOSTS, ServerSettings
 
 MCP_PATH = "/mcp"
@@ -92,12 +93,28 @@ def build_http_app(mcp: MCPServer[Any], server: ServerSettings) -> ASGIApp:
         transport_security=transport_security(server),
         host=server.host,
         max_request_body_size=server.max_request_bytes,
+        session_idle_timeout=server.session_idle_timeout_seconds,
+        max_sessions=server.max_sessions,
     )
+    if not server.stateless_http:
+        app = _with_session_limits(mcp, app, server)
     if accepts_any_host(server):
         app = OriginGuard(app, server.allowed_origins)
     if server.http_token is not None:
-        return BearerTokenGuard(app, server.http_token.get_secret_value())
-    return app
+        app = BearerTokenGuard(app, server.http_token.get_secret_value())
+    return BodyDeadline(app, server.body_timeout_seconds)
+
+
+def _with_session_limits(mcp: MCPServer[Any], app: ASGIApp, server: ServerSettings) -> ASGIApp:
+    """Cap sessions per caller and in total, and count them for ``jiraplug://sessions``."""
+    table = sessions.table_for(mcp)
+    manager = mcp.session_manager
+    # The SDK's registry of live sessions (private): what DELETE and the idle timeout empty.
+    table.attach(lambda: manager._server_instances, {
+        "max_sessions": server.max_sessions, "max_sessions_per_caller": server.max_sessions_per_caller,
+        "session_idle_timeout_seconds": server.session_idle_timeout_seconds})
+    return sessions.SessionLimits(app, table, per_caller=server.max_sessions_per_caller, total=server.max_sessions,
+                                  reads_authorization=server.http_token is None, path=MCP_PATH)
 
 
 class BearerTokenGuard:
@@ -148,14 +165,8 @@ class OriginGuard:
 
 
 async def _unauthorized(send: Send) -> None:
-    body = json.dumps({"error": "unauthorized", "message": "a valid bearer token is required"}).encode()
-    await send({
-        "type": "http.response.start",
-        "status": 401,
-        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="jiraplug"'),
-                    (b"content-length", str(len(body)).encode())],
-    })
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 401, {"error": "unauthorized", "message": "a valid bearer token is required"},
+                    [(b"www-authenticate", b'Bearer realm="jiraplug"')])
 
 
 async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
@@ -168,6 +179,8 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
     config = uvicorn.Config(
         app, host=server.host, port=server.port, log_level=server.log_level.lower(), access_log=False,
         server_header=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        http=guarded_protocol(server.header_timeout_seconds),
+        timeout_keep_alive=server.keep_alive_timeout_seconds,  # type: ignore[arg-type]  # a float works
     )
     # In-flight calls keep their SSE stream until they finish (see jiraplug.drain).
     await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS)

@@ -37,6 +37,7 @@ class ToolDef:
     description: str | None = None
     annotations: ToolAnnotationsSpec = field(default_factory=ToolAnnotationsSpec)
     structured_output: bool | None = None
+    operator_only: bool = False
 
 
 @dataclass
@@ -95,14 +96,20 @@ class ToolRegistry(_OwnedRegistry):
         idempotent: bool = False,
         open_world: bool = True,
         structured_output: bool | None = None,
+        operator_only: bool = False,
     ) -> ToolDef:
-        """Add ``fn`` as a tool. Its docstring is the description unless one is given."""
+        """Add ``fn`` as a tool. Its docstring is the description unless one is given.
+
+        ``operator_only``: an admin tool about the server itself. It is listed (``tools/list``)
+        and served to the server's operator only, and it runs without Jira (no credential,
+        no deployment detection), so it works on a server without a Jira credential of its own.
+        """
         name = name or fn.__name__
         if name in self._tools:
             other = self._tools[name].plugin
             raise StartupError(f"tool {name!r} is registered twice: by plugin {other!r} and by {self._owner!r}")
         annotations = ToolAnnotationsSpec(title, read_only, destructive, idempotent, open_world)
-        tool = ToolDef(name, fn, self._owner, description, annotations, structured_output)
+        tool = ToolDef(name, fn, self._owner, description, annotations, structured_output, operator_only)
         self._tools[name] = tool
         return tool
 

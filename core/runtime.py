@@ -7,6 +7,7 @@ and ``deliver_alert`` hooks receive.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -120,7 +121,8 @@ class Runtime:
             auth, self.has_configured_credentials = NO_CREDENTIAL, False
         options = HttpClientOptions.from_settings(jira)
         self.plugins.configure_http_client(options, self.settings)
-        http = options.build(base_url=url, wrap_transport=telemetry.instrument_transport)
+        http = options.build(base_url=url, wrap_transport=functools.partial(
+            telemetry.instrument_transport, with_query=self.settings.server.trace_query_strings))
         return JiraClient(
             http,
             base_url=url,

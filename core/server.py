@@ -50,14 +50,31 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     )
     tools = ToolRegistry()
     plugins.register_tools(tools, settings)
-    for tool in offered_tools(tools, settings.tools):
+    offered = offered_tools(tools, settings.tools)
+    for tool in offered:
         _add_tool(server, tool)
     resources = ResourceRegistry()
     plugins.register_resources(resources, settings)
     for resource in resources:
         _add_resource(server, resource)
-    middleware.operator_resources = frozenset(r.uri for r in resources if r.operator_only)
+    core_resources = [sessions_resource(server)]
+    for resource in core_resources:
+        _add_resource(server, resource)
+    middleware.operator_resources = frozenset(r.uri for r in (*resources, *core_resources) if r.operator_only)
+    middleware.operator_tools = frozenset(t.name for t in offered if t.operator_only)
     return server
+
+
+def sessions_resource(server: MCPServer[Any]) -> ResourceDef:
+    """``jiraplug://sessions``: the open MCP sessions of this server over HTTP (see jiraplug.sessions)."""
+    from jiraplug import sessions
+
+    def read() -> dict[str, Any]:
+        """Open MCP sessions and distinct callers over HTTP, and the session limits."""
+        return sessions.table_for(server).snapshot()
+
+    return ResourceDef(sessions.SESSIONS_URI, read, "core", name="jiraplug sessions", description=read.__doc__,
+                       operator_only=True)
 
 
 def offered_tools(tools: ToolRegistry, config: ToolsSettings) -> list[ToolDef]:

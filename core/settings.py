@@ -192,6 +192,29 @@ class ServerSettings(StrictModel):
         description="Token in X-Jiraplug-Operator that marks a request as the operator's: server-wide "
         "figures, alerts and admin tools (secret)",
     )
+    # Limits of a shared HTTP server (see docs/operations.md, "Limits").
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="A request's headers must arrive within this time, else the connection closes"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A request's body must arrive within this time of its headers, else 408"
+    )
+    keep_alive_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="An idle keep-alive connection is closed after this time"
+    )
+    max_sessions: int = Field(default=1000, gt=0, description="MCP sessions open at once, all callers together")
+    max_sessions_per_caller: int = Field(
+        default=20, gt=0, description="MCP sessions open at once per caller (per Jira credential sent)"
+    )
+    session_idle_timeout_seconds: float = Field(
+        default=900.0, gt=0, description="An MCP session with no request in flight for this long is closed"
+    )
+    log_bodies: bool = Field(
+        default=False, description="Let DEBUG logging write MCP message bodies (every user's Jira data)"
+    )
+    trace_query_strings: bool = Field(
+        default=False, description="Put the query string (JQL, ...) of Jira requests in span attributes (url.full)"
+    )
 
     @field_validator("http_token", "operator_token")
     @classmethod

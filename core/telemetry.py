@@ -481,14 +481,17 @@ def _ensure_stable_http_semconv() -> None:
         _logger.warning("could not force stable HTTP semantic conventions (%s); set %s=http", exc, var)
 
 
-def instrument_transport(transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncBaseTransport:
+def instrument_transport(
+    transport: httpx2.AsyncBaseTransport, *, with_query: bool = False
+) -> httpx2.AsyncBaseTransport:
     """Wrap ``transport`` so each request gets a client span and ``http.client.request.duration``.
 
     Stable HTTP semantic conventions (span named after the method, ``http.request.method``,
     ``http.response.status_code``, ``server.address``, ``url.full``). The span nests under the
-    current span. ``url.full`` has user:password replaced by ``REDACTED``; credential headers are
-    redacted even if header capture is switched on. With ``OTEL_SDK_DISABLED=true`` the transport
-    is returned unchanged.
+    current span. ``url.full`` has user:password replaced by ``REDACTED`` and, unless
+    ``with_query`` (``server.trace_query_strings``), no query string: a search's JQL names what
+    a user looks for. Credential headers are redacted even if header capture is switched on.
+    With ``OTEL_SDK_DISABLED=true`` the transport is returned unchanged.
     """
     telemetry = _telemetry
     if telemetry is not None and telemetry.config.disabled:
@@ -496,12 +499,22 @@ def instrument_transport(transport: httpx2.AsyncBaseTransport) -> httpx2.AsyncBa
     _ensure_stable_http_semconv()
     from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransportHttpx2
 
-    wrapped = AsyncOpenTelemetryTransportHttpx2(transport)
+    wrapped = AsyncOpenTelemetryTransportHttpx2(transport, request_hook=None if with_query else _url_without_query)
     # Never let credentials reach span attributes, whatever header capture the user configured.
     sensitive = list(getattr(wrapped, "_sensitive_headers", None) or [])
     wrapped._sensitive_headers = sensitive + [h for h in _SENSITIVE_HEADERS if h not in sensitive]
     return wrapped
 
+
+async def _url_without_query(span: trace.Span, request: Any) -> None:
+    """Request hook: ``url.full`` without its query string (set before the hook, so overwritten)."""
+    if span.is_recording():
+        url = (getattr(span, "attributes", None) or {}).get(URL_FULL)
+        if isinstance(url, str) and "?" in url:
+            span.set_attribute(URL_FULL, url.split("?", 1)[0])
+
+
+URL_FULL = "url.full"
 
 _T = TypeVar("_T")
 

@@ -105,6 +105,8 @@ class ServerMiddleware:
 
     operator_resources: frozenset[str] = frozenset()
     """URIs of resources served (and listed) to the server's operator only."""
+    operator_tools: frozenset[str] = frozenset()
+    """Names of admin tools served (and listed) to the server's operator only; they run without Jira."""
 
     async def __call__(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
         started = time.perf_counter()
@@ -126,7 +128,11 @@ class ServerMiddleware:
             elif ctx.method == "resources/list" and self.operator_resources:
                 result = await call_next(ctx)
                 if not _from_operator(ctx):
-                    result = _without_resources(result, self.operator_resources)
+                    result = _without(result, "resources", "uri", self.operator_resources)
+            elif ctx.method == "tools/list" and self.operator_tools:
+                result = await call_next(ctx)
+                if not _from_operator(ctx):
+                    result = _without(result, "tools", "name", self.operator_tools)
             else:
                 result = await call_next(ctx)
             if ctx.method == "tools/call" and is_error_result(result):
@@ -143,16 +149,22 @@ class ServerMiddleware:
                 telemetry.record_operation_duration(time.perf_counter() - started, attributes)
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
+        from jiraplug.credentials import OPERATOR_HEADER
+
         runtime: Runtime = ctx.lifespan_context
         caller = _caller(runtime, ctx)
         operator = _is_operator(runtime, caller)
+        admin_tool = name in self.operator_tools
+        if admin_tool and not operator:
+            return ToolCall.error_result(f"{name} is for this server's operator: send the server's operator token "
+                                         f"in {OPERATOR_HEADER}")
         try:
-            jira = _jira_for_request(runtime, caller)
+            jira = runtime.jira if admin_tool else _jira_for_request(runtime, caller)
         except UserFacingError as exc:
             if not operator:
                 return ToolCall.error_result(str(exc))
-            # The operator (by token) of a server without a Jira credential of its own: admin
-            # tools work; a Jira tool gets Jira's own refusal.
+            # The operator (by token) of a server without a Jira credential of its own: a Jira
+            # tool gets Jira's own refusal.
             jira = runtime.jira
         scope = CallScope(runtime=runtime, jira=jira, tool=name, operator=operator)
 
@@ -161,8 +173,10 @@ class ServerMiddleware:
             try:
                 # Tools read jira.api / is_cloud before their first request: settle the
                 # deployment first (one serverInfo call per site when it was not configured).
+                # Admin tools are about this server, not Jira: they must work without it.
                 try:
-                    await scope.jira.ready()
+                    if not admin_tool:
+                        await scope.jira.ready()
                 except UserFacingError as exc:
                     return ToolCall.error_result(str(exc))
                 return await call_next(ctx)
@@ -212,12 +226,12 @@ def _from_operator(ctx: Any) -> bool:
     return _is_operator(runtime, _caller(runtime, ctx))
 
 
-def _without_resources(listing: Any, uris: frozenset[str]) -> Any:
-    """A resources/list answer without the resources at ``uris``."""
+def _without(listing: Any, entries: str, key: str, hidden: frozenset[str]) -> Any:
+    """A resources/list or tools/list answer without the ``entries`` whose ``key`` is in ``hidden``."""
     if isinstance(listing, dict):
-        return {**listing, "resources": [r for r in listing.get("resources", []) if str(r.get("uri")) not in uris]}
-    kept = [r for r in listing.resources if str(r.uri) not in uris]
-    return listing.model_copy(update={"resources": kept})
+        return {**listing, entries: [e for e in listing.get(entries, []) if str(e.get(key)) not in hidden]}
+    kept = [e for e in getattr(listing, entries) if str(getattr(e, key)) not in hidden]
+    return listing.model_copy(update={entries: kept})
 
 
 def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:

@@ -36,6 +36,8 @@ class JiraAuth:
     header: str = field(repr=False)
     user: str | None = None
     api_base: str | None = None
+    # The request header it came in (a caller's own credential on a shared server), else None: the settings.
+    sent_in: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -45,6 +47,9 @@ class JiraAuth:
     @property
     def hint(self) -> str:
         """Which credential is in use and where it is configured (no secret)."""
+        if self.sent_in is not None:
+            kind = f"Basic auth as {self.user!r}" if self.scheme == "basic" else "a Bearer token"
+            return f"the caller's own credential ({kind}) from the {self.sent_in} header"
         if self.scheme == "basic":
             return f"Basic auth as {self.user!r} (JIRA_USERNAME + JIRA_API_TOKEN)"
         if self.scheme == "oauth":

@@ -156,10 +156,13 @@ def _append(message: str, advice: str) -> str:
 
 def _explain_401(response: httpx2.Response, credential: str | None) -> str:
     used = f"jiraplug sent {credential}" if credential else "check the credential settings"
+    # A caller's own credential (a shared server) is fixed in their header, not in the server's settings.
+    pat = ("a personal access token ('Bearer <token>' in the same header)" if credential and "caller's" in credential
+           else "a personal access token (JIRA_PERSONAL_TOKEN)")
     reason = response.headers.get("x-seraph-loginreason", "")
     if "AUTHENTICATION_DENIED" in reason:
         return (f"{used}; Jira now requires a CAPTCHA for this account after failed logins: log in once "
-                "in a browser, or use a personal access token (JIRA_PERSONAL_TOKEN)")
+                f"in a browser, or use {pat}")
     return f"{used}; check that it is current and belongs to a user of this Jira site"
 
 

@@ -34,8 +34,7 @@ from jiraplug.plugins.profiling.settings import ProfilingSettings
 from jiraplug.plugins.profiling.stats import TimingStats, format_report
 from jiraplug.runtime import Runtime
 from jiraplug.stages import listening
-from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call, is_error_result
+from jiraplug.toolcalls import is_error_result
 
 if TYPE_CHECKING:
     from jiraplug.registry import ResourceRegistry, ToolRegistry
@@ -179,14 +178,11 @@ def _add_profile_tool(registry: ToolRegistry, config: ProfilingSettings) -> None
         ] = "html",
     ) -> str:
         """Admin: sample the live server with pyinstrument for N seconds; returns the flame graph."""
-        if not current_call().operator:
-            # A profile shows every user's calls in flight: on a shared server, for the operator.
-            raise UserFacingError("jiraplug_profile is for this server's operator: send the server's operator "
-                                  "token in X-Jiraplug-Operator (e.g. jiraplug profile --url ... --operator-token ...)")
         return await runner.profile(seconds, format)
 
+    # A profile shows every user's calls in flight: on a shared server, for the operator only.
     registry.add(jiraplug_profile, title="Profile the server (admin)", read_only=True, open_world=False,
-                 structured_output=False)
+                 structured_output=False, operator_only=True)
 
 
 @hookimpl

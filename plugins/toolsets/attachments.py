@@ -177,15 +177,21 @@ def _read_upload(root: Path | None, path: str, cap: int) -> tuple[Path, bytes]:
             "send the file as content_base64 instead"
         )
     base = Path(root).expanduser().resolve()
+    # One answer for a missing file and for any path outside the folder: the tool must not
+    # tell a caller which server paths exist.
+    not_there = UserFacingError(f"no file {path!r} in the upload folder (only files inside it may be uploaded)")
     try:
         candidate = Path(path).expanduser()
         candidate = candidate if candidate.is_absolute() else base / candidate
         # resolve() follows every symlink, so a link inside the folder pointing out of it is caught below.
+        # Decide "outside" before looking at existence, so nothing outside the folder is probed.
+        if not candidate.resolve().is_relative_to(base):
+            raise not_there
         real = candidate.resolve(strict=True)
     except (OSError, RuntimeError, ValueError):  # ValueError: a NUL byte in the path
-        raise UserFacingError(f"no file {path!r} in the upload folder") from None
+        raise not_there from None
     if not real.is_relative_to(base):
-        raise UserFacingError(f"{path!r} is outside the upload folder; only files inside it may be uploaded")
+        raise not_there
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer (a regular file ignores the flag).
         fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
