@@ -70,8 +70,10 @@ def register_tools(registry: ToolRegistry, settings: Settings) -> None:
     Called once when the server is built, for every enabled plugin; the built-in
     toolsets use this same hook. Call ``registry.tool(...)`` (a decorator) or
     ``registry.add(fn, ...)`` with the options ``name``, ``description``, ``title``,
-    ``read_only``, ``destructive``, ``idempotent``, ``open_world`` and
-    ``structured_output``; the tool is recorded with the calling plugin as its toolset.
+    ``read_only``, ``destructive``, ``idempotent``, ``open_world``,
+    ``structured_output`` and ``operator_only`` (an admin tool: listed and served to the
+    server's operator only, and run without Jira); the tool is recorded with the calling
+    plugin as its toolset.
     Inside the tool, ``jiraplug.current_call().jira`` is the Jira client of the caller and
     ``current_call().operator`` says whether the caller is the server's operator. Raise
     ``jiraplug.tool_errors.UserFacingError`` for a failure the caller should read.

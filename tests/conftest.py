@@ -28,15 +28,8 @@ def dc_sandbox():
         yield sandbox
 
 
-def sandbox_environ(sandbox) -> dict[str, str]:
-    """Environment variables that point jiraplug at ``sandbox`` as its default user."""
-    user = sandbox.default_user
-    environ = {"JIRA_URL": sandbox.url, "JIRA_DEPLOYMENT": sandbox.flavour}
-    if sandbox.flavour == "cloud":
-        environ.update(JIRA_USERNAME=user.email, JIRA_API_TOKEN=user.api_token)
-    else:
-        environ.update(JIRA_PERSONAL_TOKEN=user.personal_token)
-    return environ
+# One definition for the project's tests and for plugin authors (jiraplug.testing).
+from jiraplug.testing import sandbox_environ  # noqa: E402,F401
 
 
 from tests.otlp_receiver import otlp_receiver  # noqa: E402,F401  (fixture)

@@ -86,3 +86,14 @@ async def test_disabling_the_plugin_removes_tool_and_middleware(plugin_site: Pat
                          capture_output=True, text=True, timeout=60, check=True).stdout
     hello = {row["name"]: row for row in json.loads(out)}["hello"]
     assert hello["enabled"] is False and hello["loaded"] is False and hello["hooks"] == []
+
+
+def test_the_example_plugin_tests_itself_with_jiraplug_testing(tmp_path: Path) -> None:
+    """docs/examples/jiraplug-hello/tests runs as a plugin author would run it, and passes."""
+    source = tmp_path / "jiraplug-hello"
+    shutil.copytree(EXAMPLE, source)
+    env = environment(source, PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"], cwd=source,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "2 passed" in done.stdout

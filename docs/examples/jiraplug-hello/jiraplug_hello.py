@@ -22,7 +22,7 @@ class HelloSettings(BaseModel):
 
 
 class RequestCounter:
-    """Counts the Jira requests that pass through this plugin's middleware."""
+    """Counts the Jira requests that pass through this plugin's middleware (one per server run)."""
 
     def __init__(self) -> None:
         self.seen = 0
@@ -36,7 +36,9 @@ class RequestCounter:
         return counted
 
 
-counter = RequestCounter()
+def counter_of(runtime) -> RequestCounter:  # type: ignore[no-untyped-def]
+    """This run's counter: state lives on the runtime, not in a module global."""
+    return runtime.plugin_state(__name__, RequestCounter)
 
 
 @hookimpl
@@ -46,7 +48,7 @@ def plugin_settings() -> type[BaseModel]:
 
 @hookimpl
 def jira_request_middleware(runtime):  # type: ignore[no-untyped-def]
-    return counter.wrap
+    return counter_of(runtime).wrap
 
 
 @hookimpl
@@ -56,5 +58,7 @@ def register_tools(registry, settings):  # type: ignore[no-untyped-def]
     @registry.tool(title="Hello, who am I?", read_only=True, idempotent=True)
     async def hello_whoami() -> str:
         """Greet the Jira user this server acts as, and count Jira requests seen."""
-        me = await current_call().jira.myself()
-        return f"{greeting}, {me.get('displayName')}! Jira requests seen by the hello plugin: {counter.seen}"
+        call = current_call()
+        me = await call.jira.myself()
+        seen = counter_of(call.runtime).seen
+        return f"{greeting}, {me.get('displayName')}! Jira requests seen by the hello plugin: {seen}"
