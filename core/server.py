@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from mcp.server import CacheHint
 from mcp.server.mcpserver import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import ToolAnnotations
@@ -27,6 +28,10 @@ INSTRUCTIONS = (
     "Text fields are Markdown."
 )
 
+LIST_TTL_MS = 10 * 60 * 1000
+"""How long a 2026-07-28 client may reuse a listing. Listings are fixed while the server runs;
+ten minutes bounds how long a client keeps a list after a restart with another configuration."""
+
 
 def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     """An ``MCPServer`` whose tools and resources come from the plugins' hooks."""
@@ -39,6 +44,11 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
         async with Runtime.running(settings, plugins, events=events) as runtime:
             yield runtime
 
+    tools = ToolRegistry()
+    plugins.register_tools(tools, settings)
+    offered = offered_tools(tools, settings.tools)
+    resources = ResourceRegistry()
+    plugins.register_resources(resources, settings)
     server: MCPServer[Runtime] = MCPServer(
         "jiraplug",
         version=__version__,
@@ -47,14 +57,10 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
         log_level=settings.server.log_level,
         middleware=[middleware := ServerMiddleware()],
         subscriptions=events,
+        cache_hints=list_cache_hints(offered, settings.tools),
     )
-    tools = ToolRegistry()
-    plugins.register_tools(tools, settings)
-    offered = offered_tools(tools, settings.tools)
     for tool in offered:
         _add_tool(server, tool)
-    resources = ResourceRegistry()
-    plugins.register_resources(resources, settings)
     for resource in resources:
         _add_resource(server, resource)
     core_resources = [sessions_resource(server)]
@@ -63,6 +69,26 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
     middleware.operator_resources = frozenset(r.uri for r in (*resources, *core_resources) if r.operator_only)
     middleware.operator_tools = frozenset(t.name for t in offered if t.operator_only)
     return server
+
+
+def list_cache_hints(offered: list[ToolDef], config: ToolsSettings) -> dict[str, CacheHint]:
+    """``ttlMs``/``cacheScope`` for the listings (protocol 2026-07-28; see docs/cache-hints.md).
+
+    A listing is ``private`` when its answer depends on who asks or on how this server is
+    configured: ``resources/list`` always (the core's operator-only sessions resource is hidden
+    from other callers), ``tools/list`` when operator-only tools exist or read-only mode or a
+    tool filter is on. ``tools/call`` and ``resources/read`` carry no hint: they read live Jira
+    data or live server figures.
+    """
+    tools_depend_on_caller = (any(tool.operator_only for tool in offered) or config.read_only
+                              or bool(config.toolsets) or bool(config.enabled_tools))
+    private, public = CacheHint(LIST_TTL_MS, "private"), CacheHint(LIST_TTL_MS, "public")
+    return {
+        "tools/list": private if tools_depend_on_caller else public,
+        "resources/list": private,
+        "resources/templates/list": public,
+        "prompts/list": public,
+    }
 
 
 def sessions_resource(server: MCPServer[Any]) -> ResourceDef:
