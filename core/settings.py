@@ -167,9 +167,9 @@ _RESERVED_HEADERS = frozenset({"authorization", "host", "content-length", "trans
 class ServerSettings(StrictModel):
     """``[server]``: how the MCP server is exposed."""
 
-    transport: Literal["stdio", "http"] = "stdio"
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    transport: Literal["stdio", "http"] = Field(default="stdio", description="stdio, or http (streamable HTTP)")
+    host: str = Field(default="127.0.0.1", description="HTTP bind address; a non-loopback one needs http_token")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP port")
     http_token: SecretStr | None = Field(default=None, description="Bearer token required on /mcp (secret)")
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Extra Host header values accepted (e.g. behind a reverse proxy)"
@@ -177,7 +177,9 @@ class ServerSettings(StrictModel):
     allowed_origins: list[str] = Field(default_factory=list, description="Extra Origin values accepted")
     stateless_http: bool = Field(default=False, description="Serve HTTP without MCP sessions")
     json_response: bool = Field(default=False, description="Answer HTTP POSTs with JSON instead of SSE")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="Log level; logs go to stderr"
+    )
     allowed_jira_urls: list[str] = Field(
         default_factory=list, description="Other Jira sites a request may pick with X-Jira-Url"
     )
