@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ RESULTS = ROOT / "asv_bench" / "results"
 HISTORY = RESULTS / MACHINE
 FAIL_FACTOR = 2.0
 FLAG_FACTOR = 1.1
+RECHECKS = 2
 
 
 def asv(*args: str, config: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -129,30 +131,32 @@ def compare() -> int:
     ensure_machine()
     scratch = Path(tempfile.mkdtemp(prefix="asv-compare-"))
     try:
-        config = json.loads(json.dumps(_load_conf()))
+        config = _load_conf()
         config.update(repo=str(ROOT), benchmark_dir=str(ROOT / "asv_bench" / "benchmarks"),
                       results_dir=str(scratch / "results"), html_dir=str(scratch / "html"), env_dir=str(scratch / "env"))
         (scratch / "asv.conf.json").write_text(json.dumps(config))
         (scratch / "results" / MACHINE).mkdir(parents=True)
         shutil.copy(HISTORY / "machine.json", scratch / "results" / MACHINE)
         shutil.copy(history[reference]["_path"], scratch / "results" / MACHINE)
-        run = asv("run", "--python=same", "--quick", "--machine", MACHINE, "--set-commit-hash", head,
-                  config=scratch / "asv.conf.json", check=False)
-        produced = [path for path in (scratch / "results" / MACHINE).glob(f"{head[:8]}-*.json")]
-        if run.returncode != 0 or not produced:
-            print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
-            raise SystemExit("a benchmark failed on HEAD (above)" if produced else "the HEAD run saved no results")
+        conf = scratch / "asv.conf.json"
+        data = run_head(conf, head)
+        worse = regressions(history[reference], data, FAIL_FACTOR)
+        for attempt in range(RECHECKS):
+            if not worse:
+                break
+            # One sample on a busy machine can be 2x off: re-run only what looks 2x worse, keep the best.
+            names = sorted({line.split("[", 1)[0] for line in worse})
+            print(f"re-checking {len(names)} benchmark(s) that look {FAIL_FACTOR:g}x worse ({attempt + 1}/{RECHECKS})")
+            data = best_of(data, run_head(conf, head, names))
+            worse = regressions(history[reference], data, FAIL_FACTOR)
         # asv compare pairs results by environment name: give HEAD's the history's.
-        data = json.loads(produced[0].read_text())
         data["env_name"] = history[reference]["env_name"]
-        produced[0].unlink()
         (scratch / "results" / MACHINE / f"{head[:8]}-{data['env_name']}.json").write_text(json.dumps(data))
         subject = git("log", "-1", "--format=%h %s", reference)
         print(f"HEAD {head[:8]} (this machine, --python=same --quick) against {subject} ({MACHINE}, recorded):")
         shown = asv("compare", "--machine", MACHINE, "--factor", str(FLAG_FACTOR), "--split", reference, head,
                     config=scratch / "asv.conf.json")
         print(shown.stdout)
-        worse = regressions(history[reference], data, FAIL_FACTOR)
         for line in worse:
             print(f"REGRESSION >= {FAIL_FACTOR:g}x: {line}")
         if not worse:
@@ -160,6 +164,32 @@ def compare() -> int:
         return 1 if worse else 0
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_head(conf: Path, head: str, names: list[str] | None = None) -> dict[str, Any]:
+    """Run the suite (or ``names``) once on HEAD in this interpreter; its result JSON, removed from disk."""
+    only = ["--bench", "^(" + "|".join(re.escape(name) for name in names) + ")$"] if names else []
+    run = asv("run", "--python=same", "--quick", "--machine", MACHINE, "--set-commit-hash", head, *only,
+              config=conf, check=False)
+    produced = sorted((conf.parent / "results" / MACHINE).glob(f"{head[:8]}-existing*.json"))
+    if run.returncode != 0 or not produced:
+        print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
+        raise SystemExit("a benchmark failed on HEAD (above)" if produced else "the HEAD run saved no results")
+    data = json.loads(produced[0].read_text())
+    produced[0].unlink()
+    return data
+
+
+def best_of(first: dict[str, Any], again: dict[str, Any]) -> dict[str, Any]:
+    """``first`` with each value of ``again`` taken where it is lower (a quieter moment)."""
+    for name, row in again["results"].items():
+        old = first["results"].get(name)
+        if old is None:
+            continue
+        values = [min(a, b) if all(isinstance(v, (int, float)) and not math.isnan(v) for v in (a, b)) else a
+                  for a, b in zip(_flat(old[0]), _flat(row[0]))]
+        old[0] = values if isinstance(old[0], list) else values[0]
+    return first
 
 
 def _load_conf() -> dict[str, Any]:
