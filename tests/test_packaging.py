@@ -86,3 +86,13 @@ def test_the_wheel_version_is_jiraplug_version(wheel: zipfile.ZipFile) -> None:
     assert metadata["License-Expression"] == "Apache-2.0"
     assert {"Homepage", "Documentation", "Changelog"} <= {url.split(",")[0] for url in metadata.get_all("Project-URL")}
     assert {"profiling", "http2"} <= set(metadata.get_all("Provides-Extra"))
+
+
+def test_version_is_written_once_and_reported_by_the_cli() -> None:
+    from importlib.metadata import version
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert version("jiraplug") == jiraplug.__version__
+    done = subprocess.run([sys.executable, "-m", "jiraplug", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"jiraplug {jiraplug.__version__}"
