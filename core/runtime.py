@@ -27,6 +27,7 @@ from jiraplug.errors import ConfigError
 from jiraplug.jira.auth import JiraAuth, auth_from_settings
 from jiraplug.jira.client import JiraClient, detect_deployment
 from jiraplug.plugin_host import PluginHost
+from jiraplug.projects_filter import MIDDLEWARE_NAME, request_guard
 from jiraplug.settings import Settings
 from jiraplug.toolcalls import CallNext, compose_tool_chain, current_call
 
@@ -128,7 +129,8 @@ class Runtime:
             base_url=url,
             deployment=detect_deployment(url, jira.deployment),
             auth=auth,
-            middlewares=self.plugins.jira_request_middlewares(self),
+            # The projects filter is outermost and no plugin's: it sees every write before anything else.
+            middlewares=[(MIDDLEWARE_NAME, request_guard(self)), *self.plugins.jira_request_middlewares(self)],
             on_plugin_error=self.plugins.report_error,
         )
 
