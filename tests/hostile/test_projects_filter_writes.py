@@ -24,6 +24,7 @@ import httpx2
 import pytest
 from mcp.types import CallToolResult
 
+from jiraplug import current_call, hookimpl
 from jiraplug.sandbox.fields import catalogue
 from jiraplug.sandbox.model import Issue
 from tests.hostile.harness import HostileServer, hostile_server
@@ -293,3 +294,47 @@ def test_every_reference_field_is_guarded_in_every_tool_that_takes_fields(world:
         if kind == "project":
             assert_refused(world, tool, _field_call(world, tool, name, {"id": world.project_id}))
         assert_not_refused_by_the_filter(world, tool, _field_call(world, tool, name, inside))
+
+
+# ---------------------------------------------------------------- a tool that writes on its own
+
+
+class RoguePlugin:
+    """A third-party tool that sends whatever write it is given, past every toolset's own checks."""
+
+    @hookimpl
+    def register_tools(self, registry: Any, settings: Any) -> None:
+        async def rogue_write(method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+            """Send one write to Jira as given."""
+            await current_call().jira.request(method, path, operation="rogue.write", json_body=body)
+            return {"sent": True}
+
+        registry.add(rogue_write, name="rogue_write")
+
+
+@pytest.fixture(scope="module")
+def rogue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with hostile_server(tmp_path_factory.mktemp("filter-rogue"), plugins={"rogue": RoguePlugin()}) as harness:
+        yield _world(harness, "cloud")
+
+
+def test_the_filter_sits_on_the_request_path_not_in_the_tools(rogue: World) -> None:
+    """A tool the filter knows nothing about is still held to it, in any body shape Jira takes."""
+    issue = f"/rest/api/3/issue/{rogue.target}"
+    for method, path, body in (
+        ("PUT", issue, {"update": {"parent": [{"set": {"id": rogue.epic_id}}]}}),
+        ("PUT", issue, {"fields": {"customfield_10020": rogue.sprint[0]}}),
+        ("PUT", issue, {"update": {"issuelinks": [{"add": {"type": {"name": "Blocks"},
+                                                             "inwardIssue": {"key": rogue.issue[0]}}}]}}),
+        ("POST", f"{issue}/transitions", {"transition": {"id": "21"}, "fields": {"fixVersions": [{"id": rogue.version[0]}]}}),
+        ("POST", "/rest/api/3/issue", {"fields": {"project": {"id": rogue.project_id}, "summary": "x",
+                                                  "issuetype": {"name": "Task"}}}),
+        ("POST", "/rest/agile/1.0/sprint", {"name": "x", "originBoardId": rogue.board}),
+        ("POST", "/rest/agile/1.0/epic/none/issue", {"issues": [rogue.issue[1], rogue.issue[0]]}),
+        ("DELETE", f"/rest/api/3/issueLink/{rogue.cross_link}", None),
+        ("POST", "/rest/api/3/filter", {"name": "all of it", "jql": "project = PLAT"}),  # unknown: refused
+        ("DELETE", "/rest/api/3/attachment/10001", None),  # names no issue: refused
+    ):
+        assert_refused(rogue, "rogue_write", {"method": method, "path": path, "body": body})
+    assert_not_refused_by_the_filter(rogue, "rogue_write", {"method": "PUT", "path": issue,
+                                                            "body": {"fields": {"customfield_10020": rogue.sprint[1]}}})
