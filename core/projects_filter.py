@@ -514,6 +514,8 @@ def request_guard(runtime: Runtime) -> JiraMiddleware:
 
     def wrap(send: Send) -> Send:
         async def guarded(request: httpx2.Request) -> httpx2.Response:
+            if not runtime.settings.tools.projects_filter:
+                return await send(request)
             try:
                 client = current_call().jira
             except LookupError:
