@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from jiraplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from jiraplug.toolcalls import CallScope
+    from jiraplug.server.toolcalls import CallScope
 
 __version__ = "0.1.0"
 
@@ -20,6 +20,6 @@ __all__ = ["__version__", "current_call", "hookimpl"]
 
 def current_call() -> CallScope:
     """The tool call being served: ``current_call().jira`` is the Jira client to use."""
-    from jiraplug.toolcalls import current_call as _current_call
+    from jiraplug.server.toolcalls import current_call as _current_call
 
     return _current_call()

@@ -26,12 +26,12 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from jiraplug.alerts import Alert
-    from jiraplug.httpclient import HttpClientOptions
+    from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import ToolCallMiddleware
+    from jiraplug.server.toolcalls import ToolCallMiddleware
 
 PROJECT_NAME = "jiraplug"
 

@@ -21,15 +21,15 @@ from mcp.shared.subscriptions import ResourceUpdated
 
 from jiraplug import telemetry
 from jiraplug.alerts import Alert
-from jiraplug.httpclient import HttpClientOptions
-from jiraplug.credentials import RequestCredentials, normalise_site
+from jiraplug.jira.http_options import HttpClientOptions
+from jiraplug.server.callers import RequestCredentials, normalise_site
 from jiraplug.errors import ConfigError
 from jiraplug.jira.auth import JiraAuth, auth_from_settings
 from jiraplug.jira.client import JiraClient, detect_deployment
 from jiraplug.plugin_host import PluginHost
-from jiraplug.projects_filter import MIDDLEWARE_NAME, request_guard
+from jiraplug.server.projects_filter import MIDDLEWARE_NAME, request_guard
 from jiraplug.settings import Settings
-from jiraplug.toolcalls import CallNext, compose_tool_chain, current_call
+from jiraplug.server.toolcalls import CallNext, compose_tool_chain, current_call
 
 log = logging.getLogger("jiraplug")
 
@@ -58,7 +58,7 @@ class Runtime:
         self.plugins = plugins
         self.telemetry = telemetry.get_telemetry()
         self.jira: JiraClient = None  # type: ignore[assignment]  # set by running()
-        # Whether the configured credential may serve calls (see jiraplug.credentials).
+        # Whether the configured credential may serve calls (see jiraplug.server.callers).
         self.has_configured_credentials = True
         self.tool_chain: CallNext = None  # type: ignore[assignment]
         self._tasks: anyio.abc.TaskGroup | None = None

@@ -29,10 +29,10 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.plugin_host import BUILTIN_PLUGINS, PluginHost
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from jiraplug.settings import Settings
 
 __all__ = ["JiraplugSession", "ToolFailed", "run_jiraplug", "sandbox_environ"]

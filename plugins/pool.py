@@ -35,16 +35,16 @@ from jiraplug import hookimpl
 from jiraplug.runtime import Runtime
 from jiraplug.stages import POOL_WAIT, stage
 from jiraplug.telemetry import once_per_meter
-from jiraplug.toolcalls import ToolCall
+from jiraplug.server.toolcalls import ToolCall
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
 
-    from jiraplug.httpclient import HttpClientOptions
+    from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware, Send
-    from jiraplug.registry import ResourceRegistry
+    from jiraplug.server.registry import ResourceRegistry
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import CallNext, ToolCallMiddleware
+    from jiraplug.server.toolcalls import CallNext, ToolCallMiddleware
 
 PLUGIN_NAME = "pool"
 RESOURCE_URI = "jiraplug://pool"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.cli import main
 from jiraplug.errors import StartupError
 from jiraplug.plugin_host import PluginHost
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from tests.plugin_dists import forget_modules, make_distribution
 
 GOOD = """

@@ -10,9 +10,9 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.jira.middleware import request_info
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 
 pytestmark = pytest.mark.anyio

@@ -39,13 +39,13 @@ from jiraplug.plugins.alerting.rules import build_rules
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import SlidingWindow
 from jiraplug.runtime import Runtime
-from jiraplug.toolcalls import is_error_result
+from jiraplug.server.toolcalls import is_error_result
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware, Send
-    from jiraplug.registry import ResourceRegistry
+    from jiraplug.server.registry import ResourceRegistry
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
+    from jiraplug.server.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
 __all__ = ["AlertingSettings", "CLOCK", "WALL_CLOCK", "state_of"]
 

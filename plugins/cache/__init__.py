@@ -26,7 +26,7 @@ from jiraplug.runtime import Runtime
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.registry import ResourceRegistry
+    from jiraplug.server.registry import ResourceRegistry
     from jiraplug.settings import Settings
 
 __all__ = [

@@ -34,12 +34,12 @@ from jiraplug.plugins.profiling.settings import ProfilingSettings
 from jiraplug.plugins.profiling.stats import TimingStats, format_report
 from jiraplug.runtime import Runtime
 from jiraplug.stages import listening
-from jiraplug.toolcalls import is_error_result
+from jiraplug.server.toolcalls import is_error_result
 
 if TYPE_CHECKING:
-    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
+    from jiraplug.server.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
 __all__ = ["ProfilingSettings", "report_for"]
 

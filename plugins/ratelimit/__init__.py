@@ -26,7 +26,7 @@ from jiraplug.plugins.ratelimit.settings import RateLimitSettings
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware
     from jiraplug.plugins.ratelimit.controller import RateLimitController
-    from jiraplug.registry import ResourceRegistry
+    from jiraplug.server.registry import ResourceRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
 

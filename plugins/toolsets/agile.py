@@ -15,11 +15,11 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
 from jiraplug.plugins.toolsets.projects import next_start
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.projects_filter import guard_board, guard_sprint
-from jiraplug.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.projects_filter import guard_board, guard_sprint
+from jiraplug.server.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
 
 BoardId = Annotated[int, Field(ge=1, description="Board id, from jira_list_boards")]
 SprintId = Annotated[int, Field(ge=1, description="Sprint id, from jira_list_sprints")]

@@ -12,10 +12,10 @@ from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.toolkit import guard_issue, guard_project, jira, scoped_jql, split_csv
 
 PAGE_SIZE = 100  # Jira's usual cap on issues per search page with fields
 MAX_SEARCH = 1000
@@ -339,7 +339,7 @@ async def _create_fields(
 
 
 # Fields that have their own argument: custom_fields may not set them a second time. (Every
-# reference in every field is checked against JIRA_PROJECTS_FILTER by jiraplug.projects_filter.)
+# reference in every field is checked against JIRA_PROJECTS_FILTER by jiraplug.server.projects_filter.)
 REFERENCE_FIELDS = {"project", "parent"}
 
 

@@ -15,10 +15,10 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.projects import page
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.projects_filter import guard_found_issue
-from jiraplug.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_found_issue
+from jiraplug.server.toolkit import guard_issue, jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 EPIC_LINK_FIELD = "Epic Link"  # Data Center's custom field holding an issue's epic

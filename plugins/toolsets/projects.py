@@ -13,10 +13,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.projects_filter import guard_version
-from jiraplug.toolkit import allowed_projects, guard_project, jira
+from jiraplug.server.projects_filter import guard_version
+from jiraplug.server.toolkit import allowed_projects, guard_project, jira
 
 ProjectKey = Annotated[str, Field(description="Project key, e.g. PROJ")]
 IssueType = Annotated[str, Field(description="Issue type name or id, e.g. Bug")]

@@ -23,9 +23,9 @@ import anyio.from_thread
 from mcp import Client
 from mcp.types import CallToolResult
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 from tests.hostile.boundary import RequestRecorder, violations
 from tests.hostile.strategies import ALLOWED, FOREIGN

@@ -22,11 +22,11 @@ from mcp import Client
 
 from jiraplug import hookimpl
 from jiraplug.alerts import Alert
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.errors import ConfigError
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
-from jiraplug.toolcalls import current_call
+from jiraplug.server.build import build_server
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
 
 pytestmark = pytest.mark.anyio
@@ -162,7 +162,7 @@ async def memory_alert_over_http() -> AsyncIterator[str]:
 
     import uvicorn
 
-    from jiraplug.http import build_http_app
+    from jiraplug.server.http_app import build_http_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

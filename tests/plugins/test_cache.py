@@ -16,13 +16,13 @@ from mcp import Client
 from pydantic import SecretStr
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.jira.errors import JiraError
 from jiraplug.plugins import cache as cache_plugin
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
-from jiraplug.toolcalls import current_call
+from jiraplug.server.build import build_server
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
 from tests.plugins.test_cache_units import FakeClock
 

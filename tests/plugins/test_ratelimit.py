@@ -18,13 +18,13 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.errors import ConfigError
 from jiraplug.jira.middleware import request_info
 from jiraplug.plugins import ratelimit
 from jiraplug.plugins.ratelimit.controller import RateLimitController
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 from tests.plugins.test_ratelimit_units import FakeTime
 

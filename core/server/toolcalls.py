@@ -23,7 +23,7 @@ from jiraplug.chain import ReportError
 from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
-    from jiraplug.credentials import RequestCredentials
+    from jiraplug.server.callers import RequestCredentials
     from jiraplug.jira.client import JiraClient
     from jiraplug.runtime import Runtime
 
@@ -40,7 +40,7 @@ class ToolCall:
     invoked: bool = False
     # The SDK's per-request ``ServerSession`` (log notifications back to this client), or None.
     session: Any = field(default=None, repr=False)
-    # True when the request comes from the server's operator (see jiraplug.credentials.is_operator):
+    # True when the request comes from the server's operator (see jiraplug.server.callers.is_operator):
     # server-wide figures and alerts are for them, not for a shared server's users.
     operator: bool = False
     _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
@@ -149,7 +149,7 @@ class ServerMiddleware:
                 telemetry.record_operation_duration(time.perf_counter() - started, attributes)
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
-        from jiraplug.credentials import OPERATOR_HEADER
+        from jiraplug.server.callers import OPERATOR_HEADER
 
         runtime: Runtime = ctx.lifespan_context
         caller = _caller(runtime, ctx)
@@ -203,7 +203,7 @@ class _Caller:
 
 
 def _caller(runtime: Runtime, ctx: Any) -> _Caller:
-    from jiraplug.credentials import credentials_from_headers
+    from jiraplug.server.callers import credentials_from_headers
 
     headers = getattr(getattr(ctx, "request", None), "headers", None)
     if headers is None:
@@ -215,7 +215,7 @@ def _caller(runtime: Runtime, ctx: Any) -> _Caller:
 
 
 def _is_operator(runtime: Runtime, caller: _Caller) -> bool:
-    from jiraplug.credentials import is_operator
+    from jiraplug.server.callers import is_operator
 
     return is_operator(caller.headers, runtime.settings.server, runtime.has_configured_credentials,
                        caller.own_credential)
@@ -236,7 +236,7 @@ def _without(listing: Any, entries: str, key: str, hidden: frozenset[str]) -> An
 
 def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
     """Operator resources describe every user's calls: not for a shared server's users."""
-    from jiraplug.credentials import OPERATOR_HEADER
+    from jiraplug.server.callers import OPERATOR_HEADER
 
     if not _from_operator(ctx):
         raise MCPError(INVALID_REQUEST, f"{uri} describes every user of this server and is for its operator: "
@@ -246,7 +246,7 @@ def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
 
 def _jira_for_request(runtime: Runtime, caller: _Caller) -> JiraClient:
     """The client to act with: the request's own Jira credential (HTTP) or the configured one."""
-    from jiraplug.credentials import AUTH_HEADER, configured_credentials_allowed
+    from jiraplug.server.callers import AUTH_HEADER, configured_credentials_allowed
 
     if caller.malformed is not None:
         raise caller.malformed

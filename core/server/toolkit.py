@@ -2,7 +2,7 @@
 
 They read the tool call in progress (:func:`jiraplug.current_call`), so a tool body stays
 short: ``jira()`` for the client, ``guard_issue(key)`` and ``scoped_jql(jql)`` to keep
-every access inside ``JIRA_PROJECTS_FILTER`` (the guards live in :mod:`jiraplug.projects_filter`,
+every access inside ``JIRA_PROJECTS_FILTER`` (the guards live in :mod:`jiraplug.server.projects_filter`,
 which also checks every write on its way to Jira), ``split_csv`` for comma-separated arguments.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from jiraplug.projects_filter import ISSUE_KEY, allowed_projects, guard_issue, guard_project
+from jiraplug.server.projects_filter import ISSUE_KEY, allowed_projects, guard_issue, guard_project
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call
+from jiraplug.server.toolcalls import current_call
 
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient

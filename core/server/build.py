@@ -16,11 +16,11 @@ from mcp.types import ToolAnnotations
 from jiraplug import __version__
 from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
-from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
+from jiraplug.server.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
-from jiraplug.schemas import lean_schema
+from jiraplug.server.schemas import lean_schema
 from jiraplug.settings import Settings, ToolsSettings
-from jiraplug.toolcalls import ServerMiddleware
+from jiraplug.server.toolcalls import ServerMiddleware
 
 INSTRUCTIONS = (
     "Tools for Jira: search issues with JQL, read and change issues. Issue keys look like PROJ-123. "
@@ -66,8 +66,8 @@ def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
 
 
 def sessions_resource(server: MCPServer[Any]) -> ResourceDef:
-    """``jiraplug://sessions``: the open MCP sessions of this server over HTTP (see jiraplug.sessions)."""
-    from jiraplug import sessions
+    """``jiraplug://sessions``: the open MCP sessions of this server over HTTP (see jiraplug.server.sessions)."""
+    from jiraplug.server import sessions
 
     def read() -> dict[str, Any]:
         """Open MCP sessions and distinct callers over HTTP, and the session limits."""

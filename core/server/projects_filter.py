@@ -29,7 +29,7 @@ import cachetools
 import httpx2
 
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call
+from jiraplug.server.toolcalls import current_call
 
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware, Send
     from jiraplug.runtime import Runtime
 
-log = logging.getLogger("jiraplug.projects_filter")
+log = logging.getLogger("jiraplug.server.projects_filter")
 
 ISSUE_KEY = re.compile(r"^(?P<project>[A-Z][A-Z0-9_]*)-(?P<number>[1-9][0-9]*)$")
 LOOKUP_TTL_SECONDS = 300.0  # a board's project can change; ids of versions, sprints, projects do not
