@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from jiraplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from jiraplug.settings import PluginSettings
     from jiraplug.server.toolcalls import CallScope
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "current_call", "hookimpl"]
+__all__ = ["PluginSettings", "__version__", "current_call", "hookimpl"]
 
 
 def current_call() -> CallScope:
@@ -23,3 +24,12 @@ def current_call() -> CallScope:
     from jiraplug.server.toolcalls import current_call as _current_call
 
     return _current_call()
+
+
+def __getattr__(name: str) -> object:
+    # PluginSettings needs pydantic: imported on first use, so `import jiraplug` stays cheap.
+    if name == "PluginSettings":
+        from jiraplug.settings import PluginSettings
+
+        return PluginSettings
+    raise AttributeError(f"module 'jiraplug' has no attribute {name!r}")

@@ -66,11 +66,18 @@ class CallScope:
 
 
 _current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
+_resource_read: contextvars.ContextVar[Runtime] = contextvars.ContextVar("jiraplug_resource_read")
 
 
 def current_call() -> CallScope:
     """The scope of the tool call being served (raises ``LookupError`` outside one)."""
     return _current.get()
+
+
+def runtime_of_resource_read() -> Runtime:
+    """The runtime serving the ``resources/read`` in progress (for core/server/build.py, which hands it
+    to the resource's reader; raises ``LookupError`` outside one)."""
+    return _resource_read.get()
 
 
 def is_error_result(result: Any) -> bool:
@@ -116,9 +123,15 @@ class ServerMiddleware:
                 name = (ctx.params or {}).get("name")
                 attributes["gen_ai.tool.name"] = str(name)
                 result = await self._tool_call(ctx, call_next, str(name))
-            elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
-                _refuse_all_but_the_operator(ctx, str((ctx.params or {}).get("uri")))
-                result = await call_next(ctx)
+            elif ctx.method == "resources/read":
+                uri = str((ctx.params or {}).get("uri"))
+                if uri in self.operator_resources:
+                    _refuse_all_but_the_operator(ctx, uri)
+                token = _resource_read.set(ctx.lifespan_context)
+                try:
+                    result = await call_next(ctx)
+                finally:
+                    _resource_read.reset(token)
             elif ctx.method == "subscriptions/listen" and self.operator_resources:
                 notifications = (ctx.params or {}).get("notifications") or {}
                 for uri in notifications.get("resourceSubscriptions") or ():
