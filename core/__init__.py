@@ -11,15 +11,25 @@ from typing import TYPE_CHECKING
 from jiraplug.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from jiraplug.toolcalls import CallScope
+    from jiraplug.settings import PluginSettings
+    from jiraplug.server.toolcalls import CallScope
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "current_call", "hookimpl"]
+__all__ = ["PluginSettings", "__version__", "current_call", "hookimpl"]
 
 
 def current_call() -> CallScope:
     """The tool call being served: ``current_call().jira`` is the Jira client to use."""
-    from jiraplug.toolcalls import current_call as _current_call
+    from jiraplug.server.toolcalls import current_call as _current_call
 
     return _current_call()
+
+
+def __getattr__(name: str) -> object:
+    # PluginSettings needs pydantic: imported on first use, so `import jiraplug` stays cheap.
+    if name == "PluginSettings":
+        from jiraplug.settings import PluginSettings
+
+        return PluginSettings
+    raise AttributeError(f"module 'jiraplug' has no attribute {name!r}")

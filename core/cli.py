@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load(argv: list[str]) -> tuple[Any, StartupError | None]:
     """Load configuration and plugins once, before parsing, so plugins can add commands."""
-    from jiraplug.app import bootstrap
+    from jiraplug.bootstrap import bootstrap
 
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--config")
@@ -116,7 +116,7 @@ def _load(argv: list[str]) -> tuple[Any, StartupError | None]:
 
 
 def _serve(args: argparse.Namespace, app: Any) -> int:
-    from jiraplug.app import attach_sandbox
+    from jiraplug.bootstrap import attach_sandbox
 
     server = app.settings.server
     for key in ("transport", "host", "port"):
@@ -136,7 +136,7 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         _check_jira_config(app.settings)
         import anyio
 
-        from jiraplug.server import build_server
+        from jiraplug.server.build import build_server
 
         mcp = build_server(app.settings, app.plugins)
         # SIGTERM is a requested stop: unwind normally (telemetry flushed, sandbox stopped) and exit 0.
@@ -146,7 +146,7 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         terminated_stdio = False
         try:
             if server.transport == "http":
-                from jiraplug.http import check_exposure, serve_http
+                from jiraplug.server.http_app import check_exposure, serve_http
 
                 check_exposure(server)
                 print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)

@@ -363,7 +363,7 @@ def run_demo(args: argparse.Namespace, out: TextIO = sys.stdout) -> tuple[DemoSu
     """
     import anyio
 
-    from jiraplug.app import bootstrap
+    from jiraplug.bootstrap import bootstrap
     from jiraplug.sandbox import Knobs, SandboxServer
 
     started = time.perf_counter()
@@ -405,7 +405,7 @@ def _describe_plugins(app: Any, out: TextIO) -> None:
 async def _session(app: Any, sandbox: Any, args: argparse.Namespace, out: TextIO) -> tuple[Session, dict[str, Any]]:
     from mcp import Client
 
-    from jiraplug.server import build_server
+    from jiraplug.server.build import build_server
 
     server = build_server(app.settings, app.plugins)
     async with Client(server, cache=None) as client:

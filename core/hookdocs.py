@@ -2,8 +2,9 @@
 
 ``python -m jiraplug.hookdocs --write [PATH]`` rewrites the generated part of the page
 (everything after :data:`MARKER`); without ``--write`` it prints that part. The docstrings
-in :mod:`jiraplug.hookspecs` are the one text; ``tests/test_hook_docs.py`` fails when the
-page is stale.
+in :mod:`jiraplug.hookspecs`, and in the hookspec modules that built-in plugins declare
+(``add_hookspecs``, e.g. ``plugins/alerting/hookspecs.py``), are the one text;
+``tests/test_hook_docs.py`` fails when the page is stale.
 """
 
 from __future__ import annotations
@@ -14,31 +15,61 @@ import importlib.metadata as metadata
 import inspect
 import re
 import sys
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from jiraplug import hookspecs
-from jiraplug.plugin_host import BUILTIN_DISTRIBUTION, BUILTIN_PLUGINS, ENTRY_POINT_GROUP, hookspec_names
+from jiraplug.plugin_host import BUILTIN_DISTRIBUTION, BUILTIN_PLUGINS, ENTRY_POINT_GROUP, PluginHost, hookspec_names
 
 MARKER = "<!-- Generated from core/hookspecs.py by `python -m jiraplug.hookdocs --write`: edit the docstrings, not below. -->"
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Configuration": ("plugin_settings",),
+    "Configuration": ("plugin_settings", "add_hookspecs"),
     "Tools and resources": ("register_tools", "register_resources"),
     "The HTTP path toward Jira": ("configure_http_client", "jira_request_middleware"),
     "The MCP side": ("tool_call_middleware",),
     "Lifecycle": ("startup", "shutdown"),
-    "Alerts": ("deliver_alert",),
     "Command line": ("register_commands",),
 }
-"""How the reference groups the hooks; every hookspec is in exactly one section."""
+"""How the reference groups the core's hooks; every core hookspec is in exactly one section.
+Hooks that built-in plugins declare follow, one section per declaring plugin."""
 
 _ROLE = re.compile(r":(?:func|class|data|meth|mod|attr):`~?([^`]+)`")
 _LITERAL = re.compile(r"``([^`]+)``")
 
 
+@cache
+def _builtin_host() -> PluginHost:
+    host = PluginHost()
+    host.discover(lambda name: name in BUILTIN_PLUGINS)
+    return host
+
+
+def declared_by_builtins() -> dict[str, dict[str, Callable[..., Any]]]:
+    """Built-in plugin -> {hook: hookspec function} of the hooks it declares (``add_hookspecs``)."""
+    found: dict[str, dict[str, Callable[..., Any]]] = {}
+    for plugin, modules in _builtin_host().declared_hookspecs().items():
+        for module in modules:
+            for name in dir(module):
+                fn = getattr(module, name)
+                if callable(fn) and hasattr(fn, f"{hookspecs.PROJECT_NAME}_spec"):
+                    found.setdefault(plugin, {})[name] = fn
+    return found
+
+
+def all_hookspecs() -> dict[str, Callable[..., Any]]:
+    """Every documented hook: the core's and those the built-in plugins declare."""
+    specs = {name: getattr(hookspecs, name) for name in hookspec_names()}
+    for declared in declared_by_builtins().values():
+        specs.update(declared)
+    return specs
+
+
 def signature_of(name: str) -> str:
     """``(args) -> return`` of a hookspec, as the reference heading shows it."""
-    return str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
+    return str(inspect.signature(all_hookspecs()[name])).replace("'", "")
 
 
 def docstring_markdown(doc: str) -> str:
@@ -80,10 +111,14 @@ def builtin_examples() -> dict[str, list[tuple[str, str]]]:
         if plugin not in points:
             continue
         module = importlib.import_module(points[plugin].value)
-        for hook in hookspec_names():
+        for hook in all_hookspecs():
             if hasattr(getattr(module, hook, None), marker):
                 found.setdefault(hook, []).append((plugin, _source_path(module)))
     return found
+
+
+def _source_path_of(module_name: str) -> str:
+    return _source_path(importlib.import_module(module_name))
 
 
 def _source_path(module: object) -> str:
@@ -105,11 +140,20 @@ def reference() -> str:
     missing = sorted(set(hookspec_names()) - set(listed))
     if missing or len(listed) != len(set(listed)):
         raise ValueError(f"every hookspec must be in exactly one section of SECTIONS; missing: {missing}")
+    specs = all_hookspecs()
+    sections = {section: (None, hooks) for section, hooks in SECTIONS.items()}
+    for plugin, declared in declared_by_builtins().items():
+        sections[f"Declared by the `{plugin}` plugin"] = (plugin, tuple(sorted(declared)))
     parts = [MARKER, ""]
-    for section, hooks in SECTIONS.items():
+    for section, (declarer, hooks) in sections.items():
         parts += [f"## {section}", ""]
+        if declarer is not None:
+            module = declared_by_builtins()[declarer][hooks[0]].__module__
+            parts += [f"These hooks exist while `{declarer}` is loaded ([`{_source_path_of(module)}`]"
+                      f"(../{_source_path_of(module)})); mark an implementation `@hookimpl(optionalhook=True)` "
+                      "so that the plugin also loads without it.", ""]
         for hook in hooks:
-            parts += [f"### `{hook}{signature_of(hook)}`", "", docstring_markdown(getattr(hookspecs, hook).__doc__ or "")]
+            parts += [f"### `{hook}{signature_of(hook)}`", "", docstring_markdown(specs[hook].__doc__ or "")]
             users = examples.get(hook, [])
             if users:
                 links = ", ".join(f"[`{plugin}`](../{path})" for plugin, path in users)

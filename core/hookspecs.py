@@ -10,7 +10,8 @@ middleware (a function that wraps the next handler), the way datasette's
 
 A plugin is a module (or object) with functions decorated with :data:`hookimpl`,
 registered through the ``jiraplug`` entry-point group. Built-in plugins take the same
-road as third-party ones.
+road as third-party ones. A plugin may declare hooks of its own for other plugins
+(``add_hookspecs``); the ``alerting`` plugin declares ``deliver_alert`` that way.
 """
 
 from __future__ import annotations
@@ -25,18 +26,45 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-    from jiraplug.alerts import Alert
-    from jiraplug.httpclient import HttpClientOptions
+    from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.plugin_host import PluginHost
+    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import ToolCallMiddleware
+    from jiraplug.server.toolcalls import ToolCallMiddleware
 
 PROJECT_NAME = "jiraplug"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def add_hookspecs(host: PluginHost) -> None:
+    """Declare hooks of this plugin's own, which other plugins may implement.
+
+    Called once for each plugin, as it is registered and before its hook implementations
+    are checked (pytest's ``pytest_addhooks``). Call ``host.add_hookspecs(module)`` with a
+    module (or class) of functions marked ``jiraplug.hookspecs.hookspec``; call such a hook
+    with ``runtime.plugins.call("name", ...)`` or ``await runtime.plugins.call_async("name",
+    ...)``, which isolate failing implementations as every hook call does. The hooks exist
+    only while the declaring plugin is loaded: another plugin implementing one marks it
+    ``@hookimpl(optionalhook=True)`` so that it loads either way. Document each hook in its
+    docstring; built-in plugins' hooks are listed below with the core's.
+
+    Example::
+
+        # myplugin/hookspecs.py
+        @hookspec
+        def myplugin_ready(runtime): "Called when myplugin is ready."
+
+        # myplugin/__init__.py
+        @hookimpl
+        def add_hookspecs(host):
+            from myplugin import hookspecs
+            host.add_hookspecs(hookspecs)
+    """
 
 
 @hookspec
@@ -49,12 +77,12 @@ def plugin_settings() -> type[BaseModel] | None:
     ``JIRAPLUG_<PLUGIN NAME>__<KEY>`` are validated against it; an unknown key or a
     wrong type stops start-up with a message naming the key. Give every field a
     default so the plugin works unconfigured. Read the validated instance back with
-    ``settings.plugin_config("<plugin name>")``.
+    ``settings.plugin_config("<plugin name>")``. Subclass ``jiraplug.PluginSettings`` (a
+    pydantic model that refuses unknown keys), as the built-in plugins do.
 
     Example::
 
-        class HelloSettings(BaseModel):
-            model_config = ConfigDict(extra="forbid")
+        class HelloSettings(jiraplug.PluginSettings):
             greeting: str = "Hello"
 
         @hookimpl
@@ -87,8 +115,9 @@ def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
     """Contribute MCP resources (for example live statistics).
 
     Called once when the server is built. Call ``registry.add(uri, read, name=...,
-    description=..., mime_type=..., operator_only=...)`` where ``read`` is a sync or
-    async function returning ``str`` (or JSON-serialisable data, returned as JSON).
+    description=..., mime_type=..., operator_only=...)`` where ``read(runtime)`` is a sync
+    or async function returning ``str`` (or JSON-serialisable data, returned as JSON); it is
+    given the ``Runtime`` of the server serving the read, where the plugin finds its state.
     ``operator_only=True`` marks a resource that describes the whole server (every
     user's calls): on a shared server it is listed and served to the operator only.
     Return value is ignored.
@@ -183,18 +212,6 @@ def shutdown(runtime: Runtime) -> Awaitable[None] | None:
             state = runtime.plugin_state(__name__)  # None if no hook ever made it
             if state is not None:
                 await state.aclose()
-    """
-
-
-@hookspec
-def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
-    """Deliver an alert state change (firing or resolved) to a sink.
-
-    Called for every enabled plugin each time an alert changes state; every
-    implementation is a sink (log, MCP log notification, webhook, pager...). ``Alert``
-    has ``name``, ``state``, ``message``, ``severity``, ``value``, ``threshold``,
-    ``unit``, ``since`` and ``labels``. May return an awaitable. A failing sink is
-    reported and does not stop the others.
     """
 
 

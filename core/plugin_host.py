@@ -27,13 +27,12 @@ from jiraplug.errors import StartupError
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from jiraplug.alerts import Alert
-    from jiraplug.httpclient import HttpClientOptions
+    from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import ToolCallMiddleware
+    from jiraplug.server.toolcalls import ToolCallMiddleware
 
 log = logging.getLogger("jiraplug.plugins")
 
@@ -98,6 +97,8 @@ class PluginHost:
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._info: dict[str, PluginInfo] = {}
+        self._declared: dict[str, list[object]] = {}  # plugin -> the hookspec modules it added
+        self._declaring: str | None = None
 
     # ----------------------------------------------------------------- loading
 
@@ -161,15 +162,48 @@ class PluginHost:
         try:
             self._pm.register(plugin, name=info.name)
         except pluggy.PluginValidationError as exc:
-            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise StartupError(f"plugin {info.name!r} ({info.module}): {detail}") from None
+            raise StartupError(f"plugin {info.name!r} ({info.module}): {_one_line(exc)}") from None
+        self._add_hookspecs_of(info)
         self._check_hook_names(info)
         info.loaded = True
         info.hooks = sorted(self._hook_names_of(info.name))
 
+    def _add_hookspecs_of(self, info: PluginInfo) -> None:
+        """``add_hookspecs`` of the plugin just registered: the hooks it declares for others."""
+        self._declaring = info.name
+        try:
+            self._call("add_hookspecs", only=info.name, host=self)
+        except StartupError:
+            self._pm.unregister(name=info.name)
+            raise
+        finally:
+            self._declaring = None
+
+    def add_hookspecs(self, module_or_class: object) -> None:
+        """Declare the hookspecs of ``module_or_class`` (for a plugin's ``add_hookspecs`` hook).
+
+        Implementations registered before are checked against the new specs; a mismatch
+        stops start-up naming the hook.
+        """
+        declaring = self._declaring or "?"
+        try:
+            self._pm.add_hookspecs(module_or_class)
+        except pluggy.PluginValidationError as exc:
+            raise StartupError(f"hooks declared by plugin {declaring!r}: {_one_line(exc)}") from None
+        self._declared.setdefault(declaring, []).append(module_or_class)
+
+    def declared_hookspecs(self) -> dict[str, list[object]]:
+        """The hookspec modules each loaded plugin added (``add_hookspecs``), by plugin name."""
+        return {name: list(modules) for name, modules in self._declared.items()}
+
+    def hook_names(self) -> list[str]:
+        """Every hook a plugin may implement now: the core's and those loaded plugins declared."""
+        return sorted(name for name, caller in self._pm.hook.__dict__.items()
+                      if isinstance(caller, pluggy.HookCaller) and caller.spec is not None)
+
     def _check_hook_names(self, info: PluginInfo) -> None:
         """Refuse hook wrappers and unknown hooks (unless marked ``optionalhook``)."""
-        known = list(hookspec_names())
+        known = self.hook_names()
         for hook_caller in self._pm.hook.__dict__.values():
             if not isinstance(hook_caller, pluggy.HookCaller):
                 continue
@@ -216,18 +250,21 @@ class PluginHost:
     # ------------------------------------------------------------ calling hooks
 
     def _call(self, hook: str, *, each: Callable[[str], AbstractContextManager[Any]] | None = None,
-              **kwargs: Any) -> list[tuple[str, Any]]:
+              only: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
         """The one call path: every implementation of ``hook`` in call order, failures isolated.
 
         Returns ``(plugin name, result)`` for implementations that returned without
         raising; one that raises is reported against its plugin and skipped, except for a
         :class:`StartupError`, which stops start-up as intended. ``each(plugin)`` is a
-        context entered around each implementation (e.g. recording who registers a tool).
+        context entered around each implementation (e.g. recording who registers a tool);
+        ``only`` calls one plugin's implementation.
         """
         caller: pluggy.HookCaller = getattr(self._pm.hook, hook)
         results: list[tuple[str, Any]] = []
         # pluggy calls the last registered (and tryfirst) implementation first.
         for impl in reversed(caller.get_hookimpls()):
+            if only is not None and impl.plugin_name != only:
+                continue
             with each(impl.plugin_name) if each else nullcontext():
                 try:
                     result = impl.function(*(kwargs[arg] for arg in impl.argnames))
@@ -301,9 +338,24 @@ class PluginHost:
         """``shutdown``: run every plugin's shutdown code, in reverse order."""
         await self._await("shutdown", reverse=True, runtime=runtime)
 
-    async def deliver_alert(self, alert: Alert, runtime: Runtime) -> None:
-        """``deliver_alert``: hand an alert change to every sink."""
-        await self._await("deliver_alert", alert=alert, runtime=runtime)
+    def call(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call a hook a plugin declared (``add_hookspecs``): ``(plugin, result)`` of each implementation.
+
+        The same isolating path as the core's hooks. A hook that no loaded plugin declared
+        has no implementations to call: the answer is ``[]``.
+        """
+        if not isinstance(getattr(self._pm.hook, hook, None), pluggy.HookCaller):
+            return []
+        return self._call(hook, **kwargs)
+
+    async def call_async(self, hook: str, **kwargs: Any) -> None:
+        """:meth:`call`, awaiting what each implementation returns (failures reported, not raised)."""
+        if isinstance(getattr(self._pm.hook, hook, None), pluggy.HookCaller):
+            await self._await(hook, **kwargs)
+
+
+def _one_line(exc: Exception) -> str:
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 def _is_hookspec(obj: object) -> bool:
@@ -322,5 +374,5 @@ def _discovery_order(ep: metadata.EntryPoint) -> tuple[int, int, str]:
 
 
 def hookspec_names() -> Iterable[str]:
-    """Names of every hook a plugin may implement."""
+    """Names of the core's hooks (``core/hookspecs.py``); plugins may declare more (:meth:`PluginHost.hook_names`)."""
     return sorted(name for name in dir(hookspecs) if _is_hookspec(getattr(hookspecs, name)))

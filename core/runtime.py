@@ -1,8 +1,9 @@
 """The running server's state: settings, plugins, the Jira client and background tasks.
 
 A :class:`Runtime` exists between start-up and shutdown (the MCP server's lifespan). It is
-what the ``startup``, ``shutdown``, ``jira_request_middleware``, ``tool_call_middleware``
-and ``deliver_alert`` hooks receive.
+what the ``startup``, ``shutdown``, ``jira_request_middleware`` and ``tool_call_middleware``
+hooks receive, and what a resource reader is given when a client reads its resource. There is
+no global way to find one: whoever needs a runtime is handed it.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from mcp.server.subscriptions import SubscriptionBus
 from mcp.shared.subscriptions import ResourceUpdated
 
 from jiraplug import telemetry
-from jiraplug.alerts import Alert
-from jiraplug.httpclient import HttpClientOptions
-from jiraplug.credentials import RequestCredentials, normalise_site
+from jiraplug.clock import SYSTEM_CLOCK, Clock
+from jiraplug.jira.http_options import HttpClientOptions
+from jiraplug.server.callers import RequestCredentials, normalise_site
 from jiraplug.errors import ConfigError
 from jiraplug.jira.auth import JiraAuth, auth_from_settings
 from jiraplug.jira.client import JiraClient, detect_deployment
 from jiraplug.plugin_host import PluginHost
+from jiraplug.server.projects_filter import MIDDLEWARE_NAME, request_guard
 from jiraplug.settings import Settings
-from jiraplug.toolcalls import CallNext, compose_tool_chain, current_call
+from jiraplug.server.toolcalls import CallNext, compose_tool_chain
 
 log = logging.getLogger("jiraplug")
 
@@ -39,11 +41,6 @@ NO_CREDENTIAL = JiraAuth("bearer", "", None)
 
 T = TypeVar("T")
 
-# Runtimes between start-up and shutdown, oldest first: what metrics callbacks and resource
-# readers (which get no runtime of their own) look through.
-_live: list[Runtime] = []
-
-
 def per_request_only(settings: Settings) -> bool:
     """Whether the server may start without a configured credential (HTTP: callers bring their own)."""
     return settings.server.transport == "http"
@@ -52,12 +49,14 @@ def per_request_only(settings: Settings) -> bool:
 class Runtime:
     """Shared state of one server run. Create it with :meth:`running`."""
 
-    def __init__(self, settings: Settings, plugins: PluginHost) -> None:
+    def __init__(self, settings: Settings, plugins: PluginHost, clock: Clock = SYSTEM_CLOCK) -> None:
         self.settings = settings
         self.plugins = plugins
+        self.clock = clock
+        """What plugins measure time with (see :mod:`jiraplug.clock`); tests inject another."""
         self.telemetry = telemetry.get_telemetry()
         self.jira: JiraClient = None  # type: ignore[assignment]  # set by running()
-        # Whether the configured credential may serve calls (see jiraplug.credentials).
+        # Whether the configured credential may serve calls (see jiraplug.server.callers).
         self.has_configured_credentials = True
         self.tool_chain: CallNext = None  # type: ignore[assignment]
         self._tasks: anyio.abc.TaskGroup | None = None
@@ -82,26 +81,6 @@ class Runtime:
         if state is None and factory is not None:
             state = self._plugin_state[key] = factory()
         return state
-
-    @staticmethod
-    def live() -> list[Runtime]:
-        """Runtimes between start-up and shutdown in this process, oldest first."""
-        return list(_live)
-
-    @staticmethod
-    def serving(settings: Settings | None = None) -> Runtime | None:
-        """The runtime serving the current tool call, else the latest running one.
-
-        With ``settings``: the latest running runtime built from them (what a resource
-        reader, registered with the settings before any runtime exists, looks for).
-        """
-        if settings is None:
-            try:
-                return current_call().runtime
-            except LookupError:
-                pass
-        candidates = [r for r in _live if settings is None or r.settings is settings]
-        return candidates[-1] if candidates else None
 
     def build_jira_client(self, site: str | None = None) -> JiraClient:
         """A Jira client for ``site`` (default: the configured one) with every plugin's middleware.
@@ -128,7 +107,8 @@ class Runtime:
             base_url=url,
             deployment=detect_deployment(url, jira.deployment),
             auth=auth,
-            middlewares=self.plugins.jira_request_middlewares(self),
+            # The projects filter is outermost and no plugin's: it sees every write before anything else.
+            middlewares=[(MIDDLEWARE_NAME, request_guard(self)), *self.plugins.jira_request_middlewares(self)],
             on_plugin_error=self.plugins.report_error,
         )
 
@@ -162,27 +142,24 @@ class Runtime:
         if self._events is not None:
             await self._events.publish(ResourceUpdated(uri=uri))
 
-    async def alert(self, alert: Alert) -> None:
-        """Hand an alert change to every ``deliver_alert`` sink."""
-        await self.plugins.deliver_alert(alert, self)
-
     @classmethod
     @asynccontextmanager
     async def running(
-        cls, settings: Settings, plugins: PluginHost, *, events: SubscriptionBus | None = None
+        cls, settings: Settings, plugins: PluginHost, *, events: SubscriptionBus | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> AsyncIterator[Runtime]:
         """Build the Jira client and middleware chains, run start-up hooks, and clean up after.
 
-        ``events`` is the MCP server's subscription bus, for :meth:`resource_updated`.
+        ``events`` is the MCP server's subscription bus, for :meth:`resource_updated`;
+        ``clock`` becomes :attr:`clock`.
         """
-        runtime = cls(settings, plugins)
+        runtime = cls(settings, plugins, clock)
         runtime._events = events
         runtime.jira = runtime.build_jira_client()
         runtime.tool_chain = compose_tool_chain(plugins.tool_call_middlewares(runtime), plugins.report_error)
         try:
             async with anyio.create_task_group() as tasks:
                 runtime._tasks = tasks
-                _live.append(runtime)
                 await plugins.startup(runtime)
                 try:
                     yield runtime
@@ -192,8 +169,6 @@ class Runtime:
                     tasks.cancel_scope.cancel()
         finally:
             runtime._tasks = None
-            if runtime in _live:
-                _live.remove(runtime)
             with anyio.CancelScope(shield=True):
                 for client in (runtime.jira, *runtime._sites.values()):
                     await client.aclose()

@@ -46,6 +46,14 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class PluginSettings(StrictModel):
+    """Base of a plugin's settings table (``[<plugin>]``), returned by its ``plugin_settings`` hook.
+
+    Exported as ``jiraplug.PluginSettings``. An unknown key or a wrong value is an error
+    naming the key, at start-up and on assignment. Give every field a default.
+    """
+
+
 class JiraSettings(StrictModel):
     """``[jira]``: where Jira is, how to authenticate, and how to reach it over the network."""
 

@@ -1,11 +1,13 @@
 """Stage checkpoints inside a tool call, for profiling.
 
-Code on the request path marks its stages (``with stage("cache.lookup"): ...``); whoever
+Code on the request path marks its stages (``with stage(JIRA_REQUEST): ...``); whoever
 listens for the current call (the ``profiling`` plugin, through :func:`listening`) turns
 them into span events and histograms. With nobody listening a stage costs one context
 variable lookup, so marking stages is free when profiling is off.
 
-Plugin authors add their own checkpoints the same way.
+Plugin authors add their own checkpoints the same way, with names of their own that start
+with the plugin's name (``cache.lookup``, ``pool.wait``, ``ratelimit.wait`` are the built-in
+plugins' and are defined by those plugins).
 """
 
 from __future__ import annotations
@@ -16,11 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-# Well-known stage names; plugins may add their own (use a dotted prefix, e.g. "myplugin.step").
+# The core's stage names; a plugin names its own with a dotted prefix (e.g. "myplugin.step").
 VALIDATION = "validation"
-CACHE_LOOKUP = "cache.lookup"
-RATELIMIT_WAIT = "ratelimit.wait"
-POOL_WAIT = "pool.wait"
 JIRA_REQUEST = "jira.request"
 PARSE = "parse"
 RENDER = "render"
@@ -36,7 +35,7 @@ def stage(name: str, **attributes: Any) -> Iterator[dict[str, Any]]:
     """Time the block as stage ``name`` of the current tool call (if anyone listens).
 
     Yields the stage's attributes, so the block can add what it learns on the way
-    (``with stage(CACHE_LOOKUP) as found: found["hit"] = True``).
+    (``with stage("cache.lookup") as found: found["hit"] = True``).
     """
     listener = _listener.get()
     if listener is None:

@@ -15,7 +15,9 @@ and an MCP client connected to it in memory (the real SDK client), and hands bac
 
 Everything runs in the test's process and event loop; nothing leaves 127.0.0.1. The
 sandbox is fresh for each session (its data is seeded from ``seed``), so a test may
-write.
+write. ``jp.runtime`` is the running server's runtime, where each plugin keeps its state
+(``cache.state_of(jp.runtime).snapshot()``); ``clock=ManualClock()`` runs the server's
+plugins on a clock the test moves.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
+from jiraplug.clock import SYSTEM_CLOCK, Clock, ManualClock
+from jiraplug.hookspecs import hookimpl
 from jiraplug.plugin_host import BUILTIN_PLUGINS, PluginHost
+from jiraplug.runtime import Runtime
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from jiraplug.settings import Settings
 
-__all__ = ["JiraplugSession", "ToolFailed", "run_jiraplug", "sandbox_environ"]
+__all__ = ["JiraplugSession", "ManualClock", "RuntimeCatcher", "ToolFailed", "run_jiraplug", "sandbox_environ"]
 
 
 class ToolFailed(AssertionError):
@@ -53,6 +58,22 @@ def sandbox_environ(sandbox: SandboxServer) -> dict[str, str]:
     return environ
 
 
+class RuntimeCatcher:
+    """A plugin that remembers the runtime of the server it runs in.
+
+    Register it next to the plugins under test (``extra_plugins={"catcher": catcher}``);
+    once the server started, ``catcher.runtime`` is its runtime, where a plugin's state is
+    found: ``state_of(catcher.runtime)``. :func:`run_jiraplug` does this for you.
+    """
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+
+    @hookimpl
+    def startup(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+
 @dataclass
 class JiraplugSession:
     """A running jiraplug: its MCP client, the sandbox it talks to, and its configuration."""
@@ -63,6 +84,8 @@ class JiraplugSession:
     """The Jira emulator: ``sandbox.state`` is its data, ``sandbox.request_log`` what it was sent."""
     settings: Settings
     plugins: PluginHost
+    runtime: Runtime
+    """The running server's runtime: ``state_of(jp.runtime)`` of a plugin is its state."""
 
     async def call(self, tool: str, **arguments: Any) -> CallToolResult:
         """Call ``tool`` and return the MCP result as is (errors included)."""
@@ -104,6 +127,7 @@ async def run_jiraplug(
     flavour: str = "cloud",
     seed: int = 1,
     environ: Mapping[str, str] | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> AsyncIterator[JiraplugSession]:
     """Start the sandbox, a jiraplug server with ``plugins`` and an MCP client; yield them.
 
@@ -112,7 +136,8 @@ async def run_jiraplug(
     is installed with its entry point. ``builtins``: ``True`` keeps every built-in
     plugin, ``False`` none, or name the ones to keep (e.g. ``["issues", "cache"]``).
     ``environ`` adds settings as environment variables (``{"JIRAPLUG_HELLO__GREETING":
-    "Hi"}``); the process environment is not read.
+    "Hi"}``); the process environment is not read. ``clock`` is what the plugins measure
+    time with (``runtime.clock``): pass a :class:`ManualClock` to move time by hand.
     """
     keep = set(BUILTIN_PLUGINS) if builtins is True else set() if builtins is False else set(builtins)
     unknown = sorted(keep - set(BUILTIN_PLUGINS))
@@ -124,7 +149,10 @@ async def run_jiraplug(
         if disabled:
             settings_environ["JIRAPLUG_DISABLE_PLUGINS"] = ",".join(
                 filter(None, [settings_environ.get("JIRAPLUG_DISABLE_PLUGINS", ""), *disabled]))
-        app = bootstrap(environ=settings_environ, extra_plugins=dict(plugins or {}))
-        server = build_server(app.settings, app.plugins)
+        catcher = RuntimeCatcher()
+        app = bootstrap(environ=settings_environ, extra_plugins={**(plugins or {}), "jiraplug.testing": catcher})
+        server = build_server(app.settings, app.plugins, clock=clock)
         async with Client(server, cache=None) as client:
-            yield JiraplugSession(client=client, sandbox=sandbox, settings=app.settings, plugins=app.plugins)
+            assert catcher.runtime is not None, "the server started without running its startup hooks"
+            yield JiraplugSession(client=client, sandbox=sandbox, settings=app.settings, plugins=app.plugins,
+                                  runtime=catcher.runtime)

@@ -8,11 +8,7 @@ every write the tools can make is stateful (create, edit, delete, transition, co
 worklog, attachment, link, watcher, sprint, version, component) and visible to later reads
 and to JQL. Faults are injected through :class:`Knobs`.
 
-Route modules, one per API area: ``routes_issue`` (issues, changelog, create/edit metadata),
-``routes_transitions``, ``routes_comments``, ``routes_worklogs``, ``routes_attachments``,
-``routes_links`` (issue and remote links), ``routes_watchers``, ``routes_projects``
-(projects, versions, components, issue types), ``routes_users``, ``routes_fields`` (custom
-field options), ``routes_search``, ``routes_agile``, ``routes_meta``; the write logic they
+Route modules live in ``routes/``, one per API area (see its docstring); the write logic they
 share lives in ``issue_input`` (fields/update), ``issue_side`` and ``ops``.
 
 Permissions: ``alice`` (the default user) administers everything; ``erin`` works in MOB, may

@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from jiraplug.sandbox import (
-    routes_admin,
-    routes_agile,
-    routes_attachments,
-    routes_comments,
-    routes_fields,
-    routes_issue,
-    routes_links,
-    routes_meta,
-    routes_projects,
-    routes_search,
-    routes_transitions,
-    routes_users,
-    routes_watchers,
-    routes_worklogs,
-)
+from jiraplug.sandbox import routes as api
 from jiraplug.sandbox.knobs import FaultInjector, Knobs
 from jiraplug.sandbox.middleware import AuthMiddleware, FaultMiddleware, RequestLogMiddleware
 from jiraplug.sandbox.requestlog import RequestLog
@@ -32,12 +17,6 @@ from starlette.responses import Response
 __all__ = ["create_app", "FLAVOURS"]
 
 FLAVOURS = ("cloud", "dc")
-
-#: One module per API area; each exposes ``routes()``.
-_ROUTE_MODULES = (routes_meta, routes_issue, routes_transitions, routes_comments, routes_worklogs,
-                  routes_attachments, routes_links, routes_watchers, routes_projects, routes_users, routes_fields,
-                  routes_search, routes_agile)
-
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
@@ -62,9 +41,9 @@ def create_app(flavour: str = "cloud", seed: int = 1, knobs: Knobs | None = None
     ctx = SandboxContext(flavour=flavour, seed=seed, store=Store.from_seed(seed),
                          faults=FaultInjector(knobs, seed), log=log if log is not None else RequestLog(),
                          admin=admin)
-    routes = [route for module in _ROUTE_MODULES for route in module.routes()]
+    routes = [route for area in api.AREAS for route in area.routes()]
     if admin:
-        routes.extend(routes_admin.routes())
+        routes.extend(api.admin.routes())
     app = Starlette(
         routes=routes,
         middleware=[

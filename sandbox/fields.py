@@ -146,6 +146,20 @@ _FIELDS: tuple[FieldDef, ...] = (
             flavours=frozenset({"dc"})),
     _custom(10030, "Severity", "option", "com.atlassian.jira.plugin.system.customfieldtypes:select",
             ("Severity",)),
+    # Fields holding references (issues, versions, projects) that real sites often have; listed so
+    # clients meet them in /field, not stored on issues (the sandbox's screens do not offer them).
+    _custom(10050, "Parent Link", "any", "com.atlassian.jpo:jpo-custom-field-parent", ("Parent Link",),
+            on_issue=False),
+    _custom(10051, "Related issue", "any", "com.atlassian.jira.plugin.system.customfieldtypes:issuepicker",
+            ("Related issue",), on_issue=False),
+    _custom(10052, "Related issues", "array", "com.atlassian.jira.plugin.system.customfieldtypes:multiissuepicker",
+            ("Related issues",), items="string", on_issue=False),
+    _custom(10053, "Target version", "version", "com.atlassian.jira.plugin.system.customfieldtypes:version",
+            ("Target version",), on_issue=False),
+    _custom(10054, "Backport versions", "array", "com.atlassian.jira.plugin.system.customfieldtypes:multiversion",
+            ("Backport versions",), items="version", on_issue=False),
+    _custom(10055, "Source project", "project", "com.atlassian.jira.plugin.system.customfieldtypes:project",
+            ("Source project",), on_issue=False),
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import re
 import time
 from typing import Any
 
@@ -183,10 +184,14 @@ class FaultMiddleware:
 
 #: Paths that need credentials: the REST APIs and authenticated downloads.
 AUTH_PREFIXES = ("/rest/", "/secure/")
+#: GET paths Jira serves to anonymous callers too (Cloud and Data Center answer serverInfo
+#: without credentials); a credential that is sent must still be valid.
+ANONYMOUS_GET = re.compile(r"^/rest/api/[^/]+/serverInfo$")
 
 
 class AuthMiddleware:
-    """Requires valid credentials on ``/rest/`` and ``/secure/`` paths and stores the caller in the scope state."""
+    """Requires valid credentials on ``/rest/`` and ``/secure/`` paths (but :data:`ANONYMOUS_GET`) and stores
+    the caller in the scope state."""
 
     def __init__(self, app: ASGIApp, ctx: SandboxContext) -> None:
         self.app = app
@@ -199,6 +204,10 @@ class AuthMiddleware:
         headers = dict(scope.get("headers") or [])
         raw = headers.get(b"authorization")
         result = authenticate(raw.decode("latin-1") if raw is not None else None, self.ctx.store, self.ctx.flavour)
+        if result.user is None and result.reason == "missing" and scope.get("method") == "GET" \
+                and ANONYMOUS_GET.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
         if result.user is None:
             await unauthorized(self.ctx.flavour, result.reason, _base_url(scope))(scope, receive, send)
             return

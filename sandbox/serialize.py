@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from jiraplug.sandbox import reference as ref
@@ -312,6 +312,11 @@ class Renderer:
         """The ``self`` link of an issue (by id, as Jira does)."""
         return f"{self.api}/issue/{issue.id}"
 
+    def visible(self, issue: Issue | None) -> TypeGuard[Issue]:
+        """Whether the viewer may see ``issue``: Jira leaves out linked issues (links, parent,
+        sub-tasks, epic) of projects the viewer cannot browse, rather than show their summaries."""
+        return issue is not None and (self.viewer is None or self.viewer.can_browse(issue.project_key))
+
     def issue_ref(self, issue: Issue) -> dict[str, Any]:
         """A compact issue (parent, sub-tasks, links): id, key, self and four fields."""
         return {
@@ -355,7 +360,7 @@ class Renderer:
         """An issue link seen from ``issue`` (``outwardIssue`` if it is the source)."""
         other_id = link.inward_issue_id if link.outward_issue_id == issue.id else link.outward_issue_id
         other = self.store.issue_by_id(other_id)
-        if other is None:
+        if other is None or not self.visible(other):
             return None
         body: dict[str, Any] = {
             "id": link.id,
@@ -571,11 +576,11 @@ class Renderer:
             return self.resolution(issue.resolution)
         if field_id == "parent":
             parent = store.parent_of(issue)
-            if parent is None or (self.flavour == "dc" and not issue.issuetype.subtask):
+            if not self.visible(parent) or (self.flavour == "dc" and not issue.issuetype.subtask):
                 return None
             return self.issue_ref(parent)
         if field_id == "subtasks":
-            return [self.issue_ref(s) for s in store.subtasks_of(issue)]
+            return [self.issue_ref(s) for s in store.subtasks_of(issue) if self.visible(s)]
         if field_id == "issuelinks":
             return [x for x in (self.link(issue, link) for link in issue.links) if x is not None]
         if field_id == "comment":
@@ -614,7 +619,7 @@ class Renderer:
             return issue.rank
         if field_id == EPIC_LINK:
             parent = store.parent_of(issue)
-            return parent.key if parent is not None and parent.issuetype.name == "Epic" else None
+            return parent.key if self.visible(parent) and parent.issuetype.name == "Epic" else None
         return None  # security, lastViewed, time tracking numbers, ...
 
     def rendered_value(self, issue: Issue, field_id: str) -> Any:

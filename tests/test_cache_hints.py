@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from jiraplug.server import LIST_TTL_MS
+from jiraplug.server.build import LIST_TTL_MS
 from tests.test_server import make_server
 
 pytestmark = pytest.mark.anyio

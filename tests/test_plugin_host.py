@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.hookspecs import hookspec
+from jiraplug.bootstrap import bootstrap
 from jiraplug.cli import main
 from jiraplug.errors import StartupError
 from jiraplug.plugin_host import PluginHost
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from tests.plugin_dists import forget_modules, make_distribution
 
 GOOD = """
 from jiraplug import hookimpl
+from jiraplug.hookspecs import hookspec
 import os
 os.environ["JIRAPLUG_TEST_IMPORTED_" + __name__.upper()] = "1"
 
@@ -263,3 +265,79 @@ def test_every_hook_is_called_through_one_isolating_path() -> None:
     host.register_commands(None)
     assert calls == ["good"]
     assert host.info("bad").errors == ["hook register_commands raised RuntimeError: boom"]
+
+
+class _GreetingSpecs:
+    """Hookspecs a plugin declares for others (here a class; usually a module)."""
+
+    @hookspec
+    def greeting_sent(self, text):  # type: ignore[no-untyped-def]
+        """Called after each greeting."""
+
+
+class Greeter:
+    """A plugin that declares ``greeting_sent`` (``add_hookspecs``) and calls it."""
+
+    @hookimpl
+    def add_hookspecs(self, host):  # type: ignore[no-untyped-def]
+        host.add_hookspecs(_GreetingSpecs)
+
+
+def test_a_plugin_declares_hooks_that_others_implement_and_it_calls_them_isolated() -> None:
+    heard: list[str] = []
+
+    class Listener:
+        @hookimpl
+        def greeting_sent(self, text):  # type: ignore[no-untyped-def]
+            heard.append(text)
+
+    class Broken:
+        @hookimpl
+        def greeting_sent(self, text):  # type: ignore[no-untyped-def]
+            raise RuntimeError("deaf")
+
+    host = PluginHost()
+    with pytest.raises(StartupError, match="unknown hook 'greeting_sent'"):
+        host.register(Listener(), "early")  # nobody declared it yet, and it is not marked optional
+    host.register(Greeter(), "greeter")
+    host.register(Listener(), "listener")
+    host.register(Broken(), "broken")
+    assert "greeting_sent" in host.hook_names() and "add_hookspecs" in host.info("greeter").hooks
+    assert host.declared_hookspecs() == {"greeter": [_GreetingSpecs]}
+    assert [name for name, _ in host.call("greeting_sent", text="hi")] == ["listener"]
+    assert heard == ["hi"] and host.info("broken").errors == ["hook greeting_sent raised RuntimeError: deaf"]
+    assert host.call("never_declared", text="hi") == []
+
+
+def test_an_implementation_registered_before_the_declaration_is_checked_against_it() -> None:
+    class Optional:
+        @hookimpl(optionalhook=True)
+        def greeting_sent(self, text, volume):  # type: ignore[no-untyped-def]
+            """Asks for an argument the hook does not offer."""
+
+    host = PluginHost()
+    host.register(Optional(), "optional")  # accepted: the declaring plugin may be absent
+    with pytest.raises(StartupError, match=r"hooks declared by plugin 'greeter'.*volume"):
+        host.register(Greeter(), "greeter")
+
+
+def test_an_alert_sink_loads_with_alerting_off_when_marked_optional(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``deliver_alert`` is the alerting plugin's hook: it exists only while alerting is loaded."""
+    monkeypatch.chdir(tmp_path)
+
+    class Sink:
+        @hookimpl(optionalhook=True)
+        def deliver_alert(self, alert):  # type: ignore[no-untyped-def]
+            """A pager."""
+
+    class UnmarkedSink:
+        @hookimpl
+        def deliver_alert(self, alert):  # type: ignore[no-untyped-def]
+            """A pager that forgot the mark."""
+
+    on = bootstrap(environ={}, extra_plugins={"pager": Sink()})
+    assert "deliver_alert" in on.plugins.hook_names() and "deliver_alert" in on.plugins.info("pager").hooks
+    off = bootstrap(environ={"JIRAPLUG_DISABLE_PLUGINS": "alerting"}, extra_plugins={"pager": Sink()})
+    assert "deliver_alert" not in off.plugins.hook_names() and off.plugins.info("pager").loaded
+    with pytest.raises(StartupError, match="unknown hook 'deliver_alert'.*optionalhook=True"):
+        bootstrap(environ={"JIRAPLUG_DISABLE_PLUGINS": "alerting"}, extra_plugins={"pager": UnmarkedSink()})

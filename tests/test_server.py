@@ -10,9 +10,9 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.jira.middleware import request_info
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 
 pytestmark = pytest.mark.anyio
@@ -211,3 +211,22 @@ async def test_raising_plugin_middleware_is_isolated_and_reported(cloud_sandbox:
     assert result.is_error and "plugin 'faulty' failed after the tool ran" in result.content[0].text
     errors = app.plugins.info("faulty").errors
     assert any("middleware bug" in e for e in errors) and any("after the tool ran" in e for e in errors)
+
+
+async def test_a_resource_is_read_from_the_runtime_of_the_server_serving_the_read(cloud_sandbox: Any) -> None:
+    """Two servers built from the same settings run at once: each resource answers for its own server.
+
+    Readers are handed the runtime of the request; there is no "latest running server" to fall back on.
+    """
+    app = bootstrap(environ=sandbox_environ(cloud_sandbox))
+    first, second = build_server(app.settings, app.plugins), build_server(app.settings, app.plugins)
+
+    async def admitted(client: Client) -> int:
+        pool = json.loads((await client.read_resource("jiraplug://pool")).contents[0].text)
+        return int(pool["tasks"]["admitted"])
+
+    async with Client(first, cache=None) as one, Client(second, cache=None) as other:
+        for _ in range(3):
+            payload(await one.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0}))
+        payload(await other.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0}))
+        assert (await admitted(one), await admitted(other)) == (3, 1)

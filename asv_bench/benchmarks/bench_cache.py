@@ -115,8 +115,7 @@ class CacheMiddleware:
         from jiraplug.jira.auth import JiraAuth
         from jiraplug.jira.client import Deployment, JiraClient
 
-        config = _cache_module("config")
-        middleware_mod = _cache_module("middleware")
+        middleware_mod = _cache_module("middleware")  # it imports CacheSettings, whichever module holds it
         body = data["issue"]
         self.upstream_calls = 0
 
@@ -134,11 +133,11 @@ class CacheMiddleware:
 
         self.make_client = client
         self.JiraAuth = JiraAuth
-        self.hit_client = client(middleware_mod.ResponseCache(config.CacheSettings()))
+        self.hit_client = client(middleware_mod.ResponseCache(middleware_mod.CacheSettings()))
         self.bare_client = client(None)
         # Misses: 1,000 distinct issues, with a new credential every sample so each request
         # misses; the layer holds one sample's worth, so inserts evict as in steady state.
-        self.miss_cache = middleware_mod.ResponseCache(config.CacheSettings(api_cache_capacity=OPS))
+        self.miss_cache = middleware_mod.ResponseCache(middleware_mod.CacheSettings(api_cache_capacity=OPS))
         self.samples = 0
         self.hot = [f"PLAT-{1 + n % 50}" for n in range(OPS)]  # 50 hot issues, 20 reads each
         self.distinct = [f"PLAT-{n + 1}" for n in range(OPS)]

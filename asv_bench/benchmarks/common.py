@@ -71,8 +71,8 @@ def sandbox_environ(sandbox: Any, *, disable: Iterable[str] = ()) -> dict[str, s
 
 def build_server(sandbox: Any, *, disable: Iterable[str] = (), extra_plugins: dict[str, object] | None = None) -> Any:
     """An ``MCPServer`` for ``sandbox`` with the given built-in plugins switched off."""
-    from jiraplug.app import bootstrap
-    from jiraplug.server import build_server as build
+    from jiraplug.bootstrap import bootstrap
+    from jiraplug.server.build import build_server as build
 
     app = bootstrap(environ=sandbox_environ(sandbox, disable=disable), extra_plugins=extra_plugins)
     return build(app.settings, app.plugins), app
@@ -176,7 +176,7 @@ class HttpServer:
         import uvicorn
         from anyio.from_thread import start_blocking_portal
 
-        from jiraplug.http import build_http_app
+        from jiraplug.server.http_app import build_http_app
 
         # uvicorn binds the port itself: handed a pre-bound socket instead, each response
         # here took ~45 ms more (measured; the delayed-ACK signature), masking the server.

@@ -14,9 +14,9 @@ from typing import Any
 
 import anyio
 
-from jiraplug.app import bootstrap
-from jiraplug.registry import ToolRegistry
-from jiraplug.server import build_server
+from jiraplug.bootstrap import bootstrap
+from jiraplug.server.registry import ToolRegistry
+from jiraplug.server.build import build_server
 
 PAGE = Path(__file__).resolve().parents[1] / "reference" / "tools.md"
 

@@ -6,13 +6,15 @@
 * A background monitor (``startup`` -> ``runtime.spawn``) evaluates the thresholds every
   ``check_interval_seconds``; an alert fires after its condition held ``for_seconds``,
   resolves when it clears, and is not repeated while it stays active. Each change goes to
-  ``runtime.alert(...)``, i.e. to every plugin's ``deliver_alert`` sink.
+  every plugin's ``deliver_alert`` sink: a hook this plugin declares (:mod:`.hookspecs`,
+  added through ``add_hookspecs``) and calls through the plugin host.
 * This plugin's own sinks: the log, OpenTelemetry (span ``jiraplug.alert`` with an event
   per change, counter ``jiraplug.alerting.alerts``, gauge ``jiraplug.alerting.active``),
   connected MCP clients (``notifications/message``) and a webhook (JSON POST).
-* ``jiraplug://alerts``: active alerts, rule states and history.
+* ``jiraplug://alerts``: active alerts, rule states and history (``state_of(runtime).snapshot()``).
 
-Disabled, the module is never imported: no middleware, no monitor, no metrics.
+Windows, ``for_seconds`` and alert timestamps run on ``runtime.clock``. Disabled, the module
+is never imported: no middleware, no monitor, no metrics, and no ``deliver_alert`` hook.
 See docs/plugins/alerting.md.
 """
 
@@ -28,37 +30,30 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import httpx2
 import psutil
-from opentelemetry import metrics
 
 from jiraplug import hookimpl
-from jiraplug.alerts import Alert
 from jiraplug.jira.middleware import Attempt, attempts_of
-from jiraplug.plugins.alerting import sinks
+from jiraplug.plugins.alerting import hookspecs, sinks
+from jiraplug.plugins.alerting.alerts import Alert
 from jiraplug.plugins.alerting.monitor import Monitor
 from jiraplug.plugins.alerting.rules import build_rules
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import SlidingWindow
-from jiraplug.runtime import Runtime
-from jiraplug.toolcalls import is_error_result
+from jiraplug.server.toolcalls import is_error_result
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware, Send
-    from jiraplug.registry import ResourceRegistry
+    from jiraplug.plugin_host import PluginHost
+    from jiraplug.server.registry import ResourceRegistry
+    from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
+    from jiraplug.server.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
-__all__ = ["AlertingSettings", "CLOCK", "WALL_CLOCK", "state_of"]
+__all__ = ["Alert", "AlertingSettings", "AlertingState", "PLUGIN_NAME", "RESOURCE_URI", "state_of"]
 
-NAME = "alerting"
-ALERTS_URI = "jiraplug://alerts"
+PLUGIN_NAME = "alerting"
+RESOURCE_URI = "jiraplug://alerts"
 log = logging.getLogger("jiraplug.alerting")
-
-CLOCK: Callable[[], float] = time.monotonic
-"""The clock windows and ``for_seconds`` are measured with (read when a server starts; tests replace it)."""
-WALL_CLOCK: Callable[[], float] = time.time
-"""The clock of ``Alert.since`` (epoch seconds)."""
-WEBHOOK_SLEEP: Callable[[float], Awaitable[None]] | None = None
-"""How the webhook waits between retries (``None``: tenacity's default; tests replace it)."""
 
 _process = psutil.Process()
 
@@ -71,17 +66,19 @@ class AlertingState:
         self._runtime = weakref.ref(runtime)
         self.settings = runtime.settings
         self.config = config
-        self.window = SlidingWindow(config.window_seconds, CLOCK, config.latency_samples)
-        self.monitor = Monitor(build_rules(config), config, CLOCK, WALL_CLOCK)
+        self.clock = runtime.clock
+        self.window = SlidingWindow(config.window_seconds, self.clock.monotonic, config.latency_samples)
+        self.monitor = Monitor(build_rules(config), config, self.clock.monotonic, self.clock.time)
         self.sessions = sinks.ClientSessions()
         self.active: dict[str, Alert] = {}
         self.seen: set[str] = set()
         self.history: deque[dict[str, Any]] = deque(maxlen=config.history_size)
-        self.instruments = sinks.Instruments.get(_observe_active)
+        self.instruments = sinks.instruments(runtime.telemetry.meter)
         self.webhook: sinks.Webhook | None = None
 
     def start(self) -> None:
-        """The server starts: open the webhook client (closed by :meth:`aclose`)."""
+        """The server starts: report every rule as not firing, open the webhook client (closed by :meth:`aclose`)."""
+        self._report_active()
         config = self.config
         if config.webhook_url is not None and self.webhook is None:
             self.webhook = sinks.Webhook(
@@ -90,7 +87,7 @@ class AlertingState:
                 timeout=config.webhook_timeout_seconds,
                 retries=config.webhook_retries,
                 backoff=config.webhook_backoff_seconds,
-                sleep=WEBHOOK_SLEEP,
+                sleep=self.clock.sleep,
             )
 
     async def check(self) -> list[Alert]:
@@ -98,7 +95,7 @@ class AlertingState:
         changes = self.monitor.evaluate(self.window.figures(), int(_process.memory_info().rss))
         runtime = self._runtime()
         for alert in changes if runtime is not None else ():
-            await runtime.alert(alert)
+            await runtime.plugins.call_async("deliver_alert", alert=alert, runtime=runtime)
         return changes
 
     async def deliver(self, alert: Alert) -> None:
@@ -108,7 +105,8 @@ class AlertingState:
             self.active[alert.name] = alert
         else:
             self.active.pop(alert.name, None)
-        self.history.append({**alert.as_dict(), "at": WALL_CLOCK()})
+        self.history.append({**alert.as_dict(), "at": self.clock.time()})
+        self._report_active()
         if self.config.log:
             self._run_sync("log", sinks.log_alert, alert)
         self._run_sync("otel", sinks.otel_alert, alert, self.instruments)
@@ -118,7 +116,7 @@ class AlertingState:
                 # 2026-07-28 clients listening for jiraplug://alerts re-read it.
                 runtime = self._runtime()
                 if runtime is not None:
-                    await runtime.resource_updated(ALERTS_URI)
+                    await runtime.resource_updated(RESOURCE_URI)
                 sinks.count_delivery(self.instruments, "mcp", True)
             except Exception as exc:  # noqa: BLE001
                 self._failed("mcp", exc)
@@ -128,6 +126,10 @@ class AlertingState:
                 sinks.count_delivery(self.instruments, "webhook", True)
             except Exception as exc:  # noqa: BLE001
                 self._failed("webhook", exc)
+
+    def _report_active(self) -> None:
+        rules = [rule.name for rule in self.monitor.rules]
+        self.instruments.set_active(sinks.gauge_values(rules, self.active, self.seen))
 
     def _run_sync(self, sink: str, fn: Callable[..., None], *args: Any) -> None:
         try:
@@ -140,8 +142,8 @@ class AlertingState:
         sinks.count_delivery(self.instruments, sink, False)
         log.error("alert sink %s failed: %s", sink, exc)
 
-    def describe(self) -> dict[str, Any]:
-        """What ``jiraplug://alerts`` returns."""
+    def snapshot(self) -> dict[str, Any]:
+        """Active alerts, rule states, the window's figures and the history (``jiraplug://alerts``)."""
         figures = self.window.figures()
         return {
             "active": [alert.as_dict() for alert in self.active.values()],
@@ -169,7 +171,7 @@ class AlertingState:
 
 def _config(settings: Settings) -> AlertingSettings:
     try:
-        return settings.plugin_config(NAME)
+        return settings.plugin_config(PLUGIN_NAME)
     except KeyError:  # registered under another name (tests, embedding)
         return AlertingSettings()
 
@@ -179,18 +181,13 @@ def state_of(runtime: Runtime) -> AlertingState:
     return runtime.plugin_state(__name__, lambda: AlertingState(runtime, _config(runtime.settings)))
 
 
-def _running_states() -> list[AlertingState]:
-    return [state for runtime in Runtime.live() if (state := runtime.plugin_state(__name__)) is not None]
-
-
-def _observe_active(options: metrics.CallbackOptions) -> Any:
-    for state in _running_states():
-        rules = [rule.name for rule in state.monitor.rules]
-        for name, value in sinks.gauge_values(rules, state.active, state.seen).items():
-            yield metrics.Observation(value, {"alert": name})
-
-
 # ------------------------------------------------------------------------------ hooks
+
+
+@hookimpl
+def add_hookspecs(host: PluginHost) -> None:
+    """Declare ``deliver_alert``, the hook sinks implement (it exists while this plugin is loaded)."""
+    host.add_hookspecs(hookspecs)
 
 
 @hookimpl
@@ -287,14 +284,12 @@ def deliver_alert(alert: Alert, runtime: Runtime) -> Awaitable[None] | None:
 
 
 @hookimpl
-def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
-    def read_alerts() -> dict[str, Any]:
+def register_resources(registry: ResourceRegistry) -> None:
+    def read_alerts(runtime: Runtime) -> dict[str, Any]:
         """Active alerts, each rule's threshold and state, the window's figures, and the history of changes."""
-        runtime = Runtime.serving(settings)
-        state = runtime.plugin_state(__name__) if runtime is not None else None
-        return state.describe() if state is not None else {"active": [], "rules": {}, "history": []}
+        return state_of(runtime).snapshot()
 
-    registry.add(ALERTS_URI, read_alerts, name="jiraplug alerts", mime_type="application/json", operator_only=True)
+    registry.add(RESOURCE_URI, read_alerts, name="jiraplug alerts", mime_type="application/json", operator_only=True)
 
 
 @hookimpl

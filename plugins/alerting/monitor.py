@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jiraplug.alerts import Alert
+from jiraplug.plugins.alerting.alerts import Alert
 from jiraplug.plugins.alerting.rules import Reading, Rule
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import WindowFigures

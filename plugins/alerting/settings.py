@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+
+from jiraplug.settings import PluginSettings
 
 _OFF = {"", "off", "none", "false", "disabled"}
 
@@ -17,10 +19,8 @@ def _off_is_none(value: Any) -> Any:
     return value
 
 
-class AlertingSettings(BaseModel):
+class AlertingSettings(PluginSettings):
     """``[alerting]``: thresholds over a sliding window, and where alerts go."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     # thresholds ("off" switches one off)
     max_response_time_ms: float | None = Field(

@@ -12,10 +12,10 @@ listing them, on that request's own stream.
 from __future__ import annotations
 
 import logging
-import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,8 +25,8 @@ from opentelemetry import metrics
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from jiraplug import __version__
-from jiraplug.alerts import Alert
-from jiraplug.telemetry import get_telemetry
+from jiraplug.plugins.alerting.alerts import Alert
+from jiraplug.telemetry import get_telemetry, once_per_meter
 
 log = logging.getLogger("jiraplug.alerting")
 
@@ -71,30 +71,32 @@ def log_alert(alert: Alert) -> None:
 # ------------------------------------------------------------------------------ OpenTelemetry
 
 
+@dataclass(frozen=True)
 class Instruments:
-    """The alerting metrics, created once per meter."""
+    """The alerting metrics of one meter."""
 
-    _lock = threading.Lock()
-    _for: tuple[metrics.Meter, Instruments] | None = None
+    alerts: metrics.Counter
+    deliveries: metrics.Counter
+    active: Any  # a synchronous gauge (opentelemetry.metrics._Gauge)
 
-    def __init__(self, meter: metrics.Meter, observe_active: Any) -> None:
-        self.alerts = meter.create_counter(
+    def set_active(self, values: Mapping[str, int]) -> None:
+        """Set ``jiraplug.alerting.active`` for each alert name (see :func:`gauge_values`)."""
+        for name, value in values.items():
+            self.active.set(value, {"alert": name})
+
+
+@once_per_meter
+def instruments(meter: metrics.Meter) -> Instruments:
+    """The alerting metrics of ``meter``, created once per meter."""
+    return Instruments(
+        alerts=meter.create_counter(
             ALERTS_COUNTER, unit="{change}", description="Alert state changes (attributes alert, state)"
-        )
-        self.deliveries = meter.create_counter(
+        ),
+        deliveries=meter.create_counter(
             DELIVERIES_COUNTER, unit="{delivery}", description="Alert deliveries per sink (attributes sink, outcome)"
-        )
-        meter.create_observable_gauge(
-            ACTIVE_GAUGE, [observe_active], unit="{alert}", description="1 while an alert is firing, else 0"
-        )
-
-    @classmethod
-    def get(cls, observe_active: Any) -> Instruments:
-        meter = get_telemetry().meter
-        with cls._lock:
-            if cls._for is None or cls._for[0] is not meter:
-                cls._for = (meter, cls(meter, observe_active))
-            return cls._for[1]
+        ),
+        active=meter.create_gauge(ACTIVE_GAUGE, unit="{alert}", description="1 while an alert is firing, else 0"),
+    )
 
 
 def otel_alert(alert: Alert, instruments: Instruments) -> None:

@@ -7,62 +7,61 @@ answers (``parsed``). Keys carry the credential's fingerprint, so one user's ans
 never served to another. Writes made through this server evict what they touch; concurrent
 identical misses share one upstream request; errors are not cached except 404s, briefly.
 
-Other plugins read the live numbers with :func:`stats`; MCP clients read the resource
-``jiraplug://cache``. Details: ``docs/plugins/cache.md``.
+The cache of a running server is ``state_of(runtime)``, whose ``snapshot()`` is what MCP
+clients read at ``jiraplug://cache``. Details: ``docs/plugins/cache.md``.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from jiraplug import hookimpl
-from jiraplug.plugins.cache.config import CacheSettings
 from jiraplug.plugins.cache.metrics import instruments, watch
-from jiraplug.plugins.cache.middleware import CACHE_HEADER, ResponseCache
+from jiraplug.plugins.cache.middleware import CACHE_HEADER, CACHE_LOOKUP, ResponseCache
+from jiraplug.plugins.cache.settings import CacheSettings
 from jiraplug.plugins.cache.store import CacheStore, Entry, LayerConfig, LayerStats, MemoryStore
-from jiraplug.runtime import Runtime
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.registry import ResourceRegistry
-    from jiraplug.settings import Settings
+    from jiraplug.server.registry import ResourceRegistry
+    from jiraplug.runtime import Runtime
 
 __all__ = [
     "CACHE_HEADER",
+    "CACHE_LOOKUP",
     "CacheSettings",
     "CacheStore",
     "Entry",
     "LayerConfig",
     "LayerStats",
     "MemoryStore",
+    "PLUGIN_NAME",
     "RESOURCE_URI",
     "ResponseCache",
-    "cache_for",
-    "stats",
+    "state_of",
 ]
 
 PLUGIN_NAME = "cache"
 RESOURCE_URI = "jiraplug://cache"
 
-TIMER: Callable[[], float] = time.monotonic
-"""The clock cache TTLs are measured with (read when a runtime's cache is built; tests replace it)."""
 
-def cache_for(runtime: Runtime) -> ResponseCache | None:
-    """The cache of ``runtime`` (``None`` before its Jira client is built, or with every layer off)."""
-    return runtime.plugin_state(__name__)
+def state_of(runtime: Runtime) -> ResponseCache | None:
+    """The cache of ``runtime``, made on first use (``None`` with every layer switched off).
 
-
-def stats(runtime: Runtime | None = None) -> dict[str, Any] | None:
-    """A snapshot of a cache: hits, misses, hit rate, entries, bytes, evictions per layer.
-
-    ``runtime`` defaults to the runtime of the tool call being served, else the latest
-    running one. ``None`` when there is no cache.
+    One cache per running server, shared by every Jira client that server builds; its TTLs
+    run on ``runtime.clock``.
     """
-    runtime = runtime or Runtime.serving()
-    cache = cache_for(runtime) if runtime is not None else None
-    return cache.snapshot() if cache is not None else None
+    settings: CacheSettings = runtime.settings.plugin_config(PLUGIN_NAME)
+    if not any(layer.enabled for layer in _layer_switches(settings)):
+        return None
+
+    def build() -> ResponseCache:
+        cache = ResponseCache(settings, instruments=instruments(runtime.telemetry.meter),
+                              timer=runtime.clock.monotonic)
+        watch(cache.store)
+        return cache
+
+    return runtime.plugin_state(__name__, build)
 
 
 @hookimpl
@@ -75,17 +74,8 @@ def jira_request_middleware(runtime: Runtime) -> JiraMiddleware | None:
     """The outermost built-in (``BUILTIN_PLUGINS``), so a hit spends no alert sample,
     rate-limit token, retry or connection slot; third-party middleware wraps the cache (unless
     ``trylast``) and sees every request, hits included."""
-    # One cache per running server, shared by every Jira client that server builds.
-    settings: CacheSettings = runtime.settings.plugin_config(PLUGIN_NAME)
-    if not any(layer.enabled for layer in _layer_switches(settings)):
-        return None
-
-    def build() -> ResponseCache:
-        cache = ResponseCache(settings, instruments=instruments(runtime.telemetry.meter), timer=TIMER)
-        watch(cache.store)
-        return cache
-
-    return runtime.plugin_state(__name__, build).middleware
+    cache = state_of(runtime)
+    return cache.middleware if cache is not None else None
 
 
 def _layer_switches(settings: CacheSettings) -> list[LayerConfig]:
@@ -96,16 +86,12 @@ def _layer_switches(settings: CacheSettings) -> list[LayerConfig]:
 
 
 @hookimpl
-def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
-    def read() -> dict[str, Any]:
+def register_resources(registry: ResourceRegistry) -> None:
+    def read(runtime: Runtime) -> dict[str, Any]:
         """Live cache statistics: hit rate, entries, bytes and evictions per layer."""
-        runtime = Runtime.serving(settings)
-        cache = cache_for(runtime) if runtime is not None else None
+        cache = state_of(runtime)
         if cache is not None:
             return {"enabled": True, **cache.snapshot()}
-        config: CacheSettings = settings.plugin_config(PLUGIN_NAME)
-        running = any(layer.enabled for layer in _layer_switches(config))
-        return {"enabled": running, "reads": 0, "note": "no Jira request has been made yet" if running
-                else "every cache layer is switched off in [cache]"}
+        return {"enabled": False, "reads": 0, "note": "every cache layer is switched off in [cache]"}
 
     registry.add(RESOURCE_URI, read, name="cache", mime_type="application/json", operator_only=True)

@@ -28,14 +28,17 @@ from opentelemetry import trace
 from jiraplug.jira.client import DECODED_KEY
 from jiraplug.jira.middleware import RequestInfo, Send, request_info
 from jiraplug.plugins.cache import tags as tagging
-from jiraplug.plugins.cache.config import CacheSettings
+from jiraplug.plugins.cache.settings import CacheSettings
 from jiraplug.plugins.cache.decoded import json_copy, json_size
 from jiraplug.plugins.cache.metrics import CacheInstruments
 from jiraplug.plugins.cache.store import Entry, LayerConfig, MemoryStore
 from jiraplug.plugins.cache.writelog import WriteLog
-from jiraplug.stages import CACHE_LOOKUP, stage
+from jiraplug.stages import stage
 
 log = logging.getLogger("jiraplug.plugins.cache")
+
+CACHE_LOOKUP = "cache.lookup"
+"""Profiling stage of a cache lookup (attribute ``hit``; see :mod:`jiraplug.stages`)."""
 
 CACHE_HEADER = "x-jiraplug-cache"
 """Header on answers served by the cache: ``hit`` (stored) or ``shared`` (another read's request)."""

@@ -11,8 +11,8 @@ What it does when enabled (it is, unless ``[plugins] profiling = false``):
   from ``jiraplug stats --url``;
 * with ``admin_tools = true``, the tool ``jiraplug_profile`` and ``jiraplug profile --url``.
 
-Disabled, the module is never imported: no middleware, no metrics, no background task.
-See docs/plugins/profiling.md.
+The report of a running server is ``state_of(runtime).snapshot()``. Disabled, the module is
+never imported: no middleware, no metrics, no background task. See docs/plugins/profiling.md.
 """
 
 from __future__ import annotations
@@ -32,77 +32,73 @@ from jiraplug.plugins.profiling import memory
 from jiraplug.plugins.profiling.recorder import CallProfile, activate, deactivate, mark_body_start
 from jiraplug.plugins.profiling.settings import ProfilingSettings
 from jiraplug.plugins.profiling.stats import TimingStats, format_report
-from jiraplug.runtime import Runtime
 from jiraplug.stages import listening
-from jiraplug.toolcalls import is_error_result
+from jiraplug.server.toolcalls import is_error_result
 
 if TYPE_CHECKING:
-    from jiraplug.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
-    from jiraplug.toolcalls import CallNext, ToolCall, ToolCallMiddleware
+    from jiraplug.server.toolcalls import CallNext, ToolCall, ToolCallMiddleware
 
-__all__ = ["ProfilingSettings", "report_for"]
+__all__ = ["PLUGIN_NAME", "ProfilingSettings", "ProfilingState", "RESOURCE_URI", "state_of"]
 
-NAME = "profiling"
-STATS_URI = "jiraplug://stats"
+PLUGIN_NAME = "profiling"
+RESOURCE_URI = "jiraplug://stats"
+CACHE_STATE = "jiraplug.plugins.cache"
+"""Where the cache plugin keeps its state on the runtime (its module name): the report reads the
+cache's figures from there, without importing that plugin."""
 log = logging.getLogger("jiraplug.profiling")
 report_log = logging.getLogger("jiraplug.profiling.report")
 
 
-class _State:
-    """What the plugin keeps for one server run."""
+class ProfilingState:
+    """What the plugin keeps for one server run: the timing figures and the allocation tracker."""
 
     def __init__(self, runtime: Runtime, config: ProfilingSettings) -> None:
         # Weak: a runtime that is built but never started (tests, tools) must not be kept alive.
         self._runtime = weakref.ref(runtime)
         self.settings = runtime.settings
         self.config = config
-        self.stats = TimingStats(config.latency_samples)
+        self.stats = TimingStats(config.latency_samples, clock=runtime.clock.time)
         self.allocations = (
             memory.AllocationTracker(config.tracemalloc_frames, config.top_allocations) if config.tracemalloc else None
         )
 
-    def report(self) -> dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
+        """The timing report (what ``jiraplug://stats`` returns)."""
         runtime = self._runtime()
-        cache = cache_snapshot(runtime) if runtime is not None else None
+        cache = cache_figures(runtime) if runtime is not None else None
         return self.stats.report(cache=cache, memory=memory.snapshot(self.allocations))
 
 
 def _config(settings: Settings) -> ProfilingSettings:
     try:
-        return settings.plugin_config(NAME)
+        return settings.plugin_config(PLUGIN_NAME)
     except KeyError:  # registered under another name (tests, embedding)
         return ProfilingSettings()
 
 
-def _state(runtime: Runtime) -> _State:
-    return runtime.plugin_state(__name__, lambda: _State(runtime, _config(runtime.settings)))
+def state_of(runtime: Runtime) -> ProfilingState:
+    """The profiling state of ``runtime``, made on first use."""
+    return runtime.plugin_state(__name__, lambda: ProfilingState(runtime, _config(runtime.settings)))
 
 
-def report_for(settings: Settings) -> dict[str, Any] | None:
-    """The timing report of the running server built from ``settings`` (None if none runs)."""
-    runtime = Runtime.serving(settings)
-    state = runtime.plugin_state(__name__) if runtime is not None else None
-    return state.report() if state is not None else None
+def cache_figures(runtime: Runtime) -> dict[str, Any] | None:
+    """Hit/miss figures of the cache plugin's state on ``runtime``, when that plugin runs there.
 
-
-def cache_snapshot(runtime: Runtime) -> dict[str, Any] | None:
-    """Hit/miss figures from the cache plugin, when it is loaded in this server.
-
-    The cache plugin is optional: it is imported lazily, only if it is loaded, through its
-    public ``stats(runtime)``; the snapshot is reduced to ``hits``, ``misses``, ``hit_rate``
-    (plus ``layers`` when given). Anything unexpected gives ``None``, never an error.
+    The cache plugin is optional and never imported from here: its state is found on the
+    runtime (:data:`CACHE_STATE`) and read through its ``snapshot()``, reduced to ``hits``,
+    ``misses``, ``hit_rate`` (plus ``layers`` when given). Anything unexpected gives
+    ``None``, never an error.
     """
-    try:
-        if not runtime.plugins.info("cache").loaded:
-            return None
-        from jiraplug.plugins.cache import stats as cache_stats
-    except (KeyError, ImportError):
+    cache = runtime.plugin_state(CACHE_STATE)
+    if not callable(getattr(cache, "snapshot", None)):
         return None
     try:
-        snapshot = cache_stats(runtime)
+        snapshot = cache.snapshot()
     except Exception as exc:  # noqa: BLE001 - another plugin's bug must not break the report
-        log.debug("cache plugin stats() failed: %s", exc)
+        log.debug("cache snapshot() failed: %s", exc)
         return None
     if not isinstance(snapshot, dict):
         return None
@@ -135,7 +131,7 @@ def plugin_settings() -> type[ProfilingSettings]:
 @hookimpl(tryfirst=True)
 def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
     """Outermost, so that stages of other middleware (pool wait, rate-limit wait) are seen."""
-    state = _state(runtime)
+    state = state_of(runtime)
 
     def wrap(call_next: CallNext) -> CallNext:
         async def profiled(call: ToolCall) -> Any:
@@ -186,18 +182,18 @@ def _add_profile_tool(registry: ToolRegistry, config: ProfilingSettings) -> None
 
 
 @hookimpl
-def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
-    def read_stats() -> dict[str, Any]:
+def register_resources(registry: ResourceRegistry) -> None:
+    def read_stats(runtime: Runtime) -> dict[str, Any]:
         """Timing report: per tool count, error rate, p50/p95/p99 latency, cache hit rate; stages; memory."""
-        return report_for(settings) or {"tools": {}, "stages": {}, "cache": None, "memory": None}
+        return state_of(runtime).snapshot()
 
-    registry.add(STATS_URI, read_stats, name="jiraplug timing report", mime_type="application/json",
+    registry.add(RESOURCE_URI, read_stats, name="jiraplug timing report", mime_type="application/json",
                  operator_only=True)
 
 
 @hookimpl
 def startup(runtime: Runtime) -> Awaitable[None] | None:
-    state = _state(runtime)
+    state = state_of(runtime)
     memory.watch()
     if state.allocations is not None:
         state.allocations.start()
@@ -208,11 +204,11 @@ def startup(runtime: Runtime) -> Awaitable[None] | None:
     return None
 
 
-async def _log_reports(state: _State) -> None:
+async def _log_reports(state: ProfilingState) -> None:
     while True:
         await anyio.sleep(state.config.log_interval_seconds)
         try:
-            report_log.info("timing report\n%s", format_report(state.report()))
+            report_log.info("timing report\n%s", format_report(state.snapshot()))
         except Exception:  # noqa: BLE001 - a failed report must not end the loop
             log.exception("could not write the timing report")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jiraplug.credentials import OPERATOR_HEADER
+from jiraplug.server.callers import OPERATOR_HEADER
 from jiraplug.errors import StartupError
 
 STATS_URI = "jiraplug://stats"

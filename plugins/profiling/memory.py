@@ -20,13 +20,12 @@ from typing import Any
 import psutil
 from opentelemetry import metrics
 
-from jiraplug.telemetry import get_telemetry
+from jiraplug.telemetry import get_telemetry, once_per_meter
 
 RSS_GAUGE = "jiraplug.profiling.memory.rss"
 PEAK_GAUGE = "jiraplug.profiling.memory.peak"
 
 _lock = threading.Lock()
-_gauges_for: metrics.Meter | None = None
 _watchers = 0
 _process = psutil.Process()
 _peak_seen = 0
@@ -66,18 +65,23 @@ def _observe_peak(options: metrics.CallbackOptions) -> Iterable[metrics.Observat
         yield metrics.Observation(peak_bytes())
 
 
+@once_per_meter
+def _gauges(meter: metrics.Meter) -> tuple[metrics.ObservableGauge, metrics.ObservableGauge]:
+    """The memory gauges of ``meter`` (the process's figures, reported while a profiled server runs)."""
+    return (
+        meter.create_observable_gauge(RSS_GAUGE, [_observe_rss], unit="By",
+                                      description="Resident set size of the jiraplug process"),
+        meter.create_observable_gauge(PEAK_GAUGE, [_observe_peak], unit="By",
+                                      description="Peak resident set size of the jiraplug process"),
+    )
+
+
 def watch() -> None:
     """A profiled server starts: make sure the gauges exist and report."""
-    global _gauges_for, _watchers
-    meter = get_telemetry().meter
+    global _watchers
     with _lock:
         _watchers += 1
-        if _gauges_for is not meter:
-            meter.create_observable_gauge(RSS_GAUGE, [_observe_rss], unit="By",
-                                          description="Resident set size of the jiraplug process")
-            meter.create_observable_gauge(PEAK_GAUGE, [_observe_peak], unit="By",
-                                          description="Peak resident set size of the jiraplug process")
-            _gauges_for = meter
+    _gauges(get_telemetry().meter)
 
 
 def unwatch() -> None:

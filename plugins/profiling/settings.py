@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from jiraplug.settings import PluginSettings
 
 
-class ProfilingSettings(BaseModel):
+class ProfilingSettings(PluginSettings):
     """``[profiling]``: stage timings, memory tracking, timing report, on-demand profiles."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     log_interval_seconds: float = Field(
         default=0.0, ge=0, description="Write the timing report to the log this often (0: never)"

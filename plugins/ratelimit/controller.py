@@ -1,6 +1,6 @@
 """The request middleware: buckets, Jira's pushback, safe retries and the breaker.
 
-One :class:`RateLimitController` serves one Jira client. Per request it runs a tenacity
+One :class:`RateLimitController` serves every Jira client of one running server. Per request it runs a tenacity
 retry loop whose every attempt
 
 1. fails fast if the breaker of that Jira site is open,
@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 from cachetools import LRUCache
@@ -34,6 +34,9 @@ from jiraplug.plugins.ratelimit.headers import advertised_rate, requested_wait
 from jiraplug.plugins.ratelimit.metrics import Instruments
 from jiraplug.plugins.ratelimit.settings import RateLimitSettings
 from jiraplug.plugins.ratelimit.throttle import PausedTooLong, Throttle, token_bucket
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter
 
 log = logging.getLogger("jiraplug.ratelimit")
 
@@ -64,17 +67,17 @@ class RateLimitController:
     """Rate limits, retries and circuit breaking for every request of one Jira client.
 
     ``clock`` (monotonic seconds), ``wall_clock`` (epoch seconds, for HTTP dates) and
-    ``sleep`` are attributes so tests can replace them; the token buckets (aiolimiter)
-    run on the event loop's own clock.
+    ``sleep`` are the runtime's (``runtime.clock``; see :func:`~jiraplug.plugins.ratelimit.state_of`);
+    the token buckets (aiolimiter) run on the event loop's own clock.
     """
 
     def __init__(self, config: RateLimitSettings, *, clock: Clock = time.monotonic,
-                 wall_clock: Clock = time.time, sleep: Sleep = asyncio.sleep) -> None:
+                 wall_clock: Clock = time.time, sleep: Sleep = asyncio.sleep, meter: Meter | None = None) -> None:
         self.config = config
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
-        self.instruments = Instruments()
+        self.instruments = Instruments(meter)
         self._global = token_bucket(config.rate_limit_requests_per_second, config.global_burst)
         self._buckets: LRUCache[str, Any] = LRUCache(MAX_CREDENTIALS)
         self._throttles: LRUCache[str, Throttle] = LRUCache(MAX_CREDENTIALS)

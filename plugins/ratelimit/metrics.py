@@ -1,20 +1,26 @@
 """What the ``ratelimit`` plugin counts: OpenTelemetry instruments plus in-process counters.
 
 The instruments feed exporters (``jiraplug.ratelimit.*``); :class:`RateLimitStats` keeps the
-same numbers in process for :func:`jiraplug.plugins.ratelimit.stats`, the
-``jiraplug://ratelimit`` resource, the demo and the profiling report.
+same numbers in process for the controller's ``snapshot()`` (the ``jiraplug://ratelimit``
+resource).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
 
 from jiraplug import telemetry
-from jiraplug.stages import RATELIMIT_WAIT, record_stage
+from jiraplug.stages import record_stage
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Meter
+
+RATELIMIT_WAIT = "ratelimit.wait"
+"""Profiling stage of a wait caused by rate limiting (attribute ``reason``; see :mod:`jiraplug.stages`)."""
 
 WAIT_DURATION = "jiraplug.ratelimit.wait.duration"
 THROTTLED = "jiraplug.ratelimit.throttled"
@@ -63,30 +69,50 @@ class RateLimitStats:
         }
 
 
-class Instruments:
-    """The plugin's OpenTelemetry instruments, plus the matching in-process counters."""
+@dataclass(frozen=True)
+class _Otel:
+    """The OpenTelemetry instruments of the plugin on one meter."""
 
-    def __init__(self) -> None:
-        meter = telemetry.get_telemetry().meter
-        self.stats = RateLimitStats()
-        self._wait = meter.create_histogram(
+    wait: Any
+    throttled: Any
+    retries: Any
+    failed_fast: Any
+    breaker_state: Any
+    breaker_transitions: Any
+
+
+@telemetry.once_per_meter
+def otel_instruments(meter: Meter) -> _Otel:
+    """The ``jiraplug.ratelimit.*`` instruments of ``meter``, created once per meter."""
+    return _Otel(
+        wait=meter.create_histogram(
             WAIT_DURATION, unit="s", description="Time requests toward Jira waited because of rate limiting or retries"
-        )
-        self._throttled = meter.create_counter(
+        ),
+        throttled=meter.create_counter(
             THROTTLED, unit="{response}", description="429 (rate limited) answers received from Jira"
-        )
-        self._retries = meter.create_counter(
-            RETRIES, unit="{retry}", description="Requests toward Jira sent again, by reason"
-        )
-        self._failed_fast = meter.create_counter(
+        ),
+        retries=meter.create_counter(RETRIES, unit="{retry}", description="Requests toward Jira sent again, by reason"),
+        failed_fast=meter.create_counter(
             FAILED_FAST, unit="{request}", description="Requests refused without contacting Jira by an open breaker"
-        )
-        self._breaker_state = meter.create_gauge(
+        ),
+        breaker_state=meter.create_gauge(
             BREAKER_STATE, unit="1", description="Circuit breaker state per Jira site: 0 closed, 1 half-open, 2 open"
-        )
-        self._breaker_transitions = meter.create_counter(
+        ),
+        breaker_transitions=meter.create_counter(
             BREAKER_TRANSITIONS, unit="{transition}", description="Circuit breaker state changes, by new state"
-        )
+        ),
+    )
+
+
+class Instruments:
+    """The plugin's OpenTelemetry instruments, plus the matching in-process counters of one controller."""
+
+    def __init__(self, meter: Meter | None = None) -> None:
+        otel = otel_instruments(meter or telemetry.get_telemetry().meter)
+        self.stats = RateLimitStats()
+        self._wait, self._throttled, self._retries = otel.wait, otel.throttled, otel.retries
+        self._failed_fast, self._breaker_state = otel.failed_fast, otel.breaker_state
+        self._breaker_transitions = otel.breaker_transitions
 
     def waited(self, seconds: float, reason: str) -> None:
         """Record one wait (histogram, stage checkpoint, stats)."""

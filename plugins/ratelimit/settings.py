@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from jiraplug.settings import PluginSettings
 
 
-class RateLimitSettings(BaseModel):
+class RateLimitSettings(PluginSettings):
     """Settings of the ``ratelimit`` plugin (table ``[ratelimit]``, ``JIRAPLUG_RATELIMIT__<KEY>``).
 
     Every field has a default, so the plugin works unconfigured.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     rate_limit_requests_per_second: float = Field(
         100.0, ge=0, description="Requests per second toward Jira, all credentials together (0: no client-side cap)"

@@ -15,10 +15,11 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
 from jiraplug.plugins.toolsets.projects import next_start
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.projects_filter import guard_board, guard_sprint
+from jiraplug.server.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
 
 BoardId = Annotated[int, Field(ge=1, description="Board id, from jira_list_boards")]
 SprintId = Annotated[int, Field(ge=1, description="Sprint id, from jira_list_sprints")]
@@ -72,32 +73,12 @@ def _check_order(start: dt.datetime | None, end: dt.datetime | None) -> None:
         raise UserFacingError(f"end_date {_jira_time(end)} is not after start_date {_jira_time(start)}")
 
 
-async def _guard_board(board_id: int) -> None:
-    """Refuse a board outside ``JIRA_PROJECTS_FILTER`` (no request when no filter is set)."""
-    allowed = allowed_projects()
-    if not allowed:
-        return
-    client = await jira().ready()
-    board = await client.request("GET", f"{client.agile}/board/{board_id}", operation="board.get",
-                                 subject=f"board {board_id}")
-    project = str((board.get("location") or {}).get("projectKey") or "").upper()
-    if project not in allowed:
-        raise UserFacingError(
-            f"board {board_id} belongs to {project or 'no single project'}, outside the projects this server "
-            f"may access ({', '.join(allowed)})"
-        )
-
-
 async def _sprint(sprint_id: int) -> dict[str, Any]:
     """A sprint, refused when its board is outside ``JIRA_PROJECTS_FILTER``."""
     client = await jira().ready()
     sprint = await client.request("GET", f"{client.agile}/sprint/{sprint_id}", operation="sprint.get",
                                   subject=f"sprint {sprint_id}")
-    if allowed_projects():
-        board = sprint.get("originBoardId")
-        if not board:
-            raise UserFacingError(f"sprint {sprint_id} has no board, so its project cannot be checked")
-        await _guard_board(int(board))
+    await guard_sprint(sprint_id, board_id=sprint.get("originBoardId") or "")
     return sprint
 
 
@@ -142,7 +123,7 @@ async def jira_get_board_issues(
 ) -> dict[str, Any]:
     """Issues on a board (backlog and sprints), optionally filtered by JQL."""
     client = await jira().ready()
-    await _guard_board(board_id)
+    await guard_board(board_id)
     body = await client.request("GET", f"{client.agile}/board/{board_id}/issue", operation="board.issues",
                                 params=_issue_params(jql, fields, start_at, limit), subject=f"board {board_id}")
     return _issue_page(body, start_at, limit)
@@ -160,7 +141,7 @@ async def jira_list_sprints(
     bad = [s for s in states or [] if s not in SPRINT_STATES]
     if bad:
         raise UserFacingError(f"unknown sprint state {', '.join(bad)}; use any of {', '.join(SPRINT_STATES)}")
-    await _guard_board(board_id)
+    await guard_board(board_id)
     params = {"state": ",".join(states) if states else None, "startAt": start_at, "maxResults": limit}
     body = await client.request("GET", f"{client.agile}/board/{board_id}/sprint", operation="sprint.list",
                                 params=params, subject=f"board {board_id}")
@@ -190,7 +171,7 @@ async def jira_create_sprint(
         raise UserFacingError("name is empty; give the sprint a name, e.g. Sprint 42")
     start, end = _moment(start_date, "start_date"), _moment(end_date, "end_date")
     _check_order(start, end)
-    await _guard_board(board_id)
+    await guard_board(board_id)
     body: dict[str, Any] = {"name": name.strip(), "originBoardId": board_id}
     if goal:
         body["goal"] = goal

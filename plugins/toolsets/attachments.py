@@ -26,10 +26,10 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.plugins.toolsets.projects import page
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call
-from jiraplug.toolkit import guard_issue, jira
+from jiraplug.server.toolcalls import current_call
+from jiraplug.server.toolkit import guard_issue, jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 AttachmentId = Annotated[str, Field(description="Attachment id, from jira_list_attachments")]

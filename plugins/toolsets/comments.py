@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
-from jiraplug.toolkit import jira
+from jiraplug.server.toolkit import jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments)")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jiraplug.toolkit import guard_issue, jira, next_start_at, numeric_id
+from jiraplug.server.toolkit import guard_issue, jira, next_start_at, numeric_id
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.toolkit import guard_issue, guard_project, jira, scoped_jql, split_csv
 
 PAGE_SIZE = 100  # Jira's usual cap on issues per search page with fields
 MAX_SEARCH = 1000
@@ -196,7 +196,7 @@ async def jira_update_issue(
     converted = {}
     for name, value in fields.items():
         field = catalog.find(name)
-        converted[field.id] = _guard_reference(field.id, catalog.to_jira(client, field, value), "fields")
+        converted[field.id] = catalog.to_jira(client, field, value)
     await client.request(
         "PUT", f"{client.api}/issue/{key}", operation="issue.update", json_body={"fields": converted},
         touches=(f"issue:{key}",), subject=key,
@@ -334,24 +334,13 @@ async def _create_fields(
             if field.id in fields and field.id in REFERENCE_FIELDS:
                 raise UserFacingError(f"custom_fields cannot set {field.name!r}: use the {field.id}"
                                       f"{'_key' if field.id == 'project' else ''} argument")
-            fields[field.id] = _guard_reference(field.id, catalog.to_jira(client, field, value), "custom_fields")
+            fields[field.id] = catalog.to_jira(client, field, value)
     return fields
 
 
-# Fields that point at another issue or project: JIRA_PROJECTS_FILTER applies to them too.
+# Fields that have their own argument: custom_fields may not set them a second time. (Every
+# reference in every field is checked against JIRA_PROJECTS_FILTER by jiraplug.server.projects_filter.)
 REFERENCE_FIELDS = {"project", "parent"}
-
-
-def _guard_reference(field_id: str, value: Any, argument: str) -> Any:
-    """``value`` for ``field_id`` after checking a project or parent reference against the filter."""
-    if field_id not in REFERENCE_FIELDS or value is None or not allowed_projects():
-        return value
-    ref = value.get("key") or value.get("id") if isinstance(value, dict) else value
-    if not isinstance(ref, str | int) or not str(ref).strip():
-        raise UserFacingError(f"{argument}: {field_id} must be a {'project' if field_id == 'project' else 'issue'} key")
-    if field_id == "project":
-        return {"key": guard_project(str(ref))}
-    return {"key": guard_issue(str(ref))}
 
 
 def _histories(histories: list[dict[str, Any]]) -> list[dict[str, Any]]:

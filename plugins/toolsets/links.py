@@ -15,9 +15,10 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.projects import page
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_found_issue
+from jiraplug.server.toolkit import guard_issue, jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 EPIC_LINK_FIELD = "Epic Link"  # Data Center's custom field holding an issue's epic
@@ -97,7 +98,9 @@ async def jira_remove_issue_link(
     if not lid.isdigit():
         raise UserFacingError(f"link_id {link_id!r} is not a link id; expected digits, e.g. 10042")
     link = await client.request("GET", f"{client.api}/issueLink/{lid}", operation="issueLink.get", subject=lid)
-    keys = [guard_issue(str((link.get(end) or {}).get("key", ""))) for end in ("outwardIssue", "inwardIssue")]
+    # The ends are what Jira answered, not what the caller gave: a refusal must not name them.
+    keys = [guard_found_issue(str((link.get(end) or {}).get("key", "")), f"an issue of link {lid}")
+            for end in ("outwardIssue", "inwardIssue")]
     await client.request(
         "DELETE", f"{client.api}/issueLink/{lid}", operation="issueLink.delete",
         touches=tuple(f"issue:{key}" for key in keys), subject=lid,

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import allowed_projects, guard_project, jira
+from jiraplug.server.projects_filter import guard_version
+from jiraplug.server.toolkit import allowed_projects, guard_project, jira
 
 ProjectKey = Annotated[str, Field(description="Project key, e.g. PROJ")]
 IssueType = Annotated[str, Field(description="Issue type name or id, e.g. Bug")]
@@ -318,23 +319,12 @@ async def jira_update_version(
         raise UserFacingError("nothing to change: give at least one of name, description, start_date, "
                               "release_date, released, archived")
     current = await client.request("GET", f"{client.api}/version/{vid}", operation="version.get", subject=vid)
-    project = await _project_key_of_version(current)
+    project = await guard_version(vid, current)
     updated = await client.request(
         "PUT", f"{client.api}/version/{vid}", operation="version.update", json_body=changes,
         touches=(f"version:{vid}", f"project:{project}"), subject=vid,
     )
     return compact_version(updated)
-
-
-async def _project_key_of_version(version: dict[str, Any]) -> str:
-    """The key of a version's project, checked against ``JIRA_PROJECTS_FILTER``."""
-    key = version.get("project")
-    if not isinstance(key, str) or not key:
-        client = await jira().ready()
-        pid = str(version.get("projectId", ""))
-        project = await client.request("GET", f"{client.api}/project/{pid}", operation="project.get", subject=pid)
-        key = str(project.get("key"))
-    return guard_project(key)
 
 
 async def jira_list_project_components(

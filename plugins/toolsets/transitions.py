@@ -8,9 +8,9 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.fields import FieldCatalog
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, jira
+from jiraplug.server.toolkit import guard_issue, jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 

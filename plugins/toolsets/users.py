@@ -21,9 +21,9 @@ from jiraplug.plugins.toolsets.projects import (
     page,
     resolve_issue_type,
 )
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, guard_project, jira
+from jiraplug.server.toolkit import guard_issue, guard_project, jira
 
 StartAt = Annotated[int, Field(ge=0)]
 Limit = Annotated[int, Field(ge=1, le=100)]

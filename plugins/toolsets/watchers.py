@@ -9,9 +9,9 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.plugins.toolsets.projects import page
 from jiraplug.plugins.toolsets.users import compact_user, user_id
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolkit import guard_issue, jira
+from jiraplug.server.toolkit import guard_issue, jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 User = Annotated[str | None, Field(description="accountId (Cloud) or username (DC); default: you")]

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.plugins.toolsets.issue_items import WORKLOGS
-from jiraplug.toolkit import jira
+from jiraplug.server.toolkit import jira
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 WorklogId = Annotated[str, Field(description="Worklog id (from jira_get_worklogs)")]

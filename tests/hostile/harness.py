@@ -23,9 +23,9 @@ import anyio.from_thread
 from mcp import Client
 from mcp.types import CallToolResult
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 from tests.hostile.boundary import RequestRecorder, violations
 from tests.hostile.strategies import ALLOWED, FOREIGN
@@ -214,8 +214,10 @@ def prepare_upload_area(base: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def hostile_server(base: Path, flavour: str = "cloud") -> Iterator[HostileServer]:
-    """A fresh sandbox and a server restricted to MOB, with secrets configured; torn down after."""
+def hostile_server(base: Path, flavour: str = "cloud", plugins: dict[str, object] | None = None) -> Iterator[HostileServer]:
+    """A fresh sandbox and a server restricted to MOB, with secrets configured; torn down after.
+
+    ``plugins`` are registered besides the built-in ones (a rogue tool, say)."""
     upload, outside = prepare_upload_area(base)
     crash_log = _CrashLog()
     with ExitStack() as stack:
@@ -231,7 +233,7 @@ def hostile_server(base: Path, flavour: str = "cloud") -> Iterator[HostileServer
         token = user.api_token if flavour == "cloud" else user.personal_token
         secrets = secret_forms([token, HEADER_SECRET, HTTP_SECRET], user.email if flavour == "cloud" else None)
         recorder = RequestRecorder()
-        app = bootstrap(environ=environ, extra_plugins={"hostile_recorder": recorder})
+        app = bootstrap(environ=environ, extra_plugins={**(plugins or {}), "hostile_recorder": recorder})
         server = build_server(app.settings, app.plugins)
         portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
         client = stack.enter_context(portal.wrap_async_context_manager(Client(server, cache=None)))

@@ -15,7 +15,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 from starlette.datastructures import Headers
 
-from jiraplug.credentials import OPERATOR_HEADER, is_operator
+from jiraplug.server.callers import OPERATOR_HEADER, is_operator
 from jiraplug.errors import ConfigError
 from jiraplug.settings import ServerSettings, load_settings
 from tests.hostile.processes import clean_env, free_port, run_cli

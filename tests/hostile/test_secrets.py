@@ -31,9 +31,9 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.hostile.harness import secret_forms
 from tests.hostile.processes import clean_env, http_server, jiraplug_command, run_cli
 

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from jiraplug.app import bootstrap
-from jiraplug.server import build_server
+from jiraplug.bootstrap import bootstrap
+from jiraplug.server.build import build_server
 from tests.hostile.boundary import is_scoped_jql
 from tests.hostile.harness import OUTSIDE_SECRET, HostileServer, hostile_server
 from tests.hostile.strategies import ISSUE_KEYS, JQL, JQL_SOUP, PATHS, arguments_for, huge_text

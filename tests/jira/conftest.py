@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from jiraplug import telemetry
-from jiraplug.app import bootstrap
-from jiraplug.httpclient import HttpClientOptions
+from jiraplug.bootstrap import bootstrap
+from jiraplug.jira.http_options import HttpClientOptions
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.client import JiraClient
 from jiraplug.jira.deployment import Deployment

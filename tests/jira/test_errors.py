@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from jiraplug.httpclient import HttpClientOptions
+from jiraplug.jira.http_options import HttpClientOptions
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
 from jiraplug.sandbox import Knobs, SandboxServer

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from jiraplug import hookimpl
-from jiraplug.httpclient import HttpClientOptions
+from jiraplug.jira.http_options import HttpClientOptions
 from jiraplug.jira.errors import JiraUnavailable
 from jiraplug.jira.middleware import request_info
 from tests.jira.conftest import configured_client, environ_for

@@ -11,9 +11,9 @@ import httpx2
 import pytest
 from mcp import Client
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from tests.jira.conftest import direct_client, environ_for
 from tests.spec_contract import SpecContract
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jiraplug.httpclient import HttpClientOptions
+from jiraplug.jira.http_options import HttpClientOptions
 from jiraplug.jira.errors import JiraError, JiraUnavailable, ResponseTooLarge
 from jiraplug.jira.middleware import request_info
 from jiraplug.sandbox import SandboxServer

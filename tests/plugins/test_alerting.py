@@ -1,8 +1,8 @@
 """The alerting plugin end to end: sandbox faults -> monitor -> webhook, MCP clients, OTel, resource.
 
-Each test runs its own sandbox (knobs change) and a webhook receiver on 127.0.0.1. Time is a
-fake clock (``jiraplug.plugins.alerting.CLOCK``): the monitor evaluates every 20 ms of real
-time, but windows and ``for_seconds`` only move when the test advances the clock. The cache
+Each test runs its own sandbox (knobs change) and a webhook receiver on 127.0.0.1. The server
+runs on a ``ManualClock`` (``build_server(..., clock=...)``): the monitor evaluates every 20 ms
+of real time, but windows and ``for_seconds`` only move when the test advances the clock. The cache
 and rate-limit plugins are switched off here so that every tool call reaches the sandbox once.
 """
 
@@ -21,12 +21,13 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.alerts import Alert
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
+from jiraplug.clock import SYSTEM_CLOCK, Clock, ManualClock
 from jiraplug.errors import ConfigError
+from jiraplug.plugins.alerting import Alert
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
-from jiraplug.toolcalls import current_call
+from jiraplug.server.build import build_server
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
 
 pytestmark = pytest.mark.anyio
@@ -36,19 +37,6 @@ ALL_OFF = {
     for key in ("MAX_RESPONSE_TIME_MS", "MIN_SUCCESS_RATE_PERCENT", "MAX_ERROR_RATE_PERCENT",
                 "MAX_MEMORY_USAGE_BYTES", "MAX_REQUESTS_PER_SECOND")
 }
-
-
-class FakeClock:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class WebhookReceiver:
@@ -107,17 +95,9 @@ async def wait_until(predicate: Callable[[], Any], what: str, timeout: float = 1
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    import jiraplug.plugins.alerting as alerting
-
-    fake = FakeClock()
-    monkeypatch.setattr(alerting, "CLOCK", fake)
-
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr(alerting, "WEBHOOK_SLEEP", no_wait)
-    return fake
+def clock() -> ManualClock:
+    """The servers' clock: it moves when the test advances it (webhook retry waits move it, at once)."""
+    return ManualClock()
 
 
 @pytest.fixture(autouse=True)
@@ -146,29 +126,30 @@ async def probe(client: Client, key: str) -> bool:
     return not (await client.call_tool("probe_issue", {"issue_key": key})).is_error
 
 
-def make_server(sandbox: SandboxServer, plugins: dict[str, object] | None = None, **settings: str):  # type: ignore[no-untyped-def]
+def make_server(sandbox: SandboxServer, plugins: dict[str, object] | None = None,  # type: ignore[no-untyped-def]
+                clock: Clock = SYSTEM_CLOCK, **settings: str):
     environ = {**sandbox_environ(sandbox), "JIRAPLUG_DISABLE_PLUGINS": "cache,ratelimit", **ALL_OFF,
                "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.02", "JIRAPLUG_ALERTING__WINDOW_SECONDS": "60",
                "JIRAPLUG_ALERTING__MIN_SAMPLES": "2", "JIRAPLUG_ALERTING__WEBHOOK_BACKOFF_SECONDS": "0"}
     environ.update({f"JIRAPLUG_ALERTING__{key.upper()}": value for key, value in settings.items()})
     app = bootstrap(environ=environ, extra_plugins={"probe": Probe(), **(plugins or {})})
-    return build_server(app.settings, app.plugins), app
+    return build_server(app.settings, app.plugins, clock=clock), app
 
 
 @asynccontextmanager
-async def memory_alert_over_http() -> AsyncIterator[str]:
+async def memory_alert_over_http(clock: Clock) -> AsyncIterator[str]:
     """A server over streamable HTTP whose memory alert fires 5 s (of the fake clock) after start."""
     import socket
 
     import uvicorn
 
-    from jiraplug.http import build_http_app
+    from jiraplug.server.http_app import build_http_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with SandboxServer(flavour="cloud", seed=12, port=0) as sandbox:
-        server, app = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
+        server, app = make_server(sandbox, clock=clock, max_memory_usage_bytes="1", for_seconds="5")
         web = uvicorn.Server(uvicorn.Config(build_http_app(server, app.settings.server), host="127.0.0.1", port=port,
                                             log_level="warning"))
         async with anyio.create_task_group() as tasks:
@@ -191,7 +172,7 @@ def gauge(otel_memory: Any, name: str) -> float | None:
 
 
 async def test_response_time_alert_fires_once_reaches_webhook_and_client_then_resolves(
-    clock: FakeClock, otel_memory: Any
+    clock: ManualClock, otel_memory: Any
 ) -> None:
     received: list[Any] = []
 
@@ -199,7 +180,7 @@ async def test_response_time_alert_fires_once_reaches_webhook_and_client_then_re
         received.append(params)
 
     with SandboxServer(flavour="cloud", seed=7, port=0) as sandbox, WebhookReceiver().running() as hook:
-        server, _ = make_server(sandbox, max_response_time_ms="250", for_seconds="30", webhook_url=hook.url)
+        server, _ = make_server(sandbox, clock=clock, max_response_time_ms="250", for_seconds="30", webhook_url=hook.url)
         sandbox.set_knobs(Knobs(latency_ms=400))
         # A 2025-handshake client keeps a standing channel: alerts are pushed to it as they happen.
         async with Client(server, cache=None, mode="legacy", logging_callback=on_log) as client:
@@ -253,7 +234,7 @@ async def test_response_time_alert_fires_once_reaches_webhook_and_client_then_re
     assert changes[(("alert", "response_time"), ("state", "firing"))] >= 1
 
 
-async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_next_call(clock: FakeClock) -> None:
+async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_next_call(clock: ManualClock) -> None:
     received: list[Any] = []
 
     async def on_log(params: Any) -> None:
@@ -261,7 +242,7 @@ async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_n
 
     # The webhook answers 503 once: the alert is retried and still delivered.
     with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox, WebhookReceiver([503]).running() as hook:
-        server, _ = make_server(sandbox, max_error_rate_percent="20", for_seconds="0", webhook_url=hook.url,
+        server, _ = make_server(sandbox, clock=clock, max_error_rate_percent="20", for_seconds="0", webhook_url=hook.url,
                                 webhook_token="hook-bearer-zzz")
         sandbox.set_knobs(Knobs(error_rate=1.0))
         # Protocol 2026-07-28: no standing channel; log messages ride requests that opt in.
@@ -296,12 +277,12 @@ async def test_error_rate_alert_with_injected_5xx_reaches_a_2026_client_on_its_n
             assert len(received) == count  # nothing active: nothing attached
 
 
-async def test_a_2026_client_listening_for_the_alerts_resource_hears_each_change(clock: FakeClock) -> None:
+async def test_a_2026_client_listening_for_the_alerts_resource_hears_each_change(clock: ManualClock) -> None:
     """2026-07-28 removed unsolicited messages; subscriptions/listen is how a change reaches a client."""
     from mcp.shared.subscriptions import ResourceUpdated
 
     with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
-        server, _ = make_server(sandbox, max_memory_usage_bytes="1", for_seconds="5")
+        server, _ = make_server(sandbox, clock=clock, max_memory_usage_bytes="1", for_seconds="5")
         async with Client(server, cache=None) as client:
             assert client.protocol_version == "2026-07-28"
             async with client.listen(resource_subscriptions=["jiraplug://alerts"]) as events:
@@ -319,7 +300,7 @@ async def test_a_2026_client_listening_for_the_alerts_resource_hears_each_change
 
 
 async def test_a_failing_webhook_does_not_stop_the_other_sinks_and_is_logged_without_its_url(
-    clock: FakeClock, caplog: pytest.LogCaptureFixture
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     received: list[Any] = []
 
@@ -328,7 +309,7 @@ async def test_a_failing_webhook_does_not_stop_the_other_sinks_and_is_logged_wit
 
     caplog.set_level(logging.WARNING, logger="jiraplug.alerting")
     with SandboxServer(flavour="dc", seed=9, port=0) as sandbox, WebhookReceiver([404]).running() as hook:
-        server, _ = make_server(sandbox, min_success_rate_percent="90", for_seconds="0", webhook_url=hook.url,
+        server, _ = make_server(sandbox, clock=clock, min_success_rate_percent="90", for_seconds="0", webhook_url=hook.url,
                                 webhook_retries="3")
         async with Client(server, cache=None, mode="legacy", logging_callback=on_log) as client:
             for _ in range(2):
@@ -397,15 +378,15 @@ class ThirdPartySink:
     def __init__(self) -> None:
         self.alerts: list[Alert] = []
 
-    @hookimpl
+    @hookimpl(optionalhook=True)  # alerting declares the hook; the sink loads without it too
     def deliver_alert(self, alert: Alert) -> None:
         self.alerts.append(alert)
 
 
-async def test_a_third_party_sink_receives_the_memory_alert(clock: FakeClock) -> None:
+async def test_a_third_party_sink_receives_the_memory_alert(clock: ManualClock) -> None:
     sink = ThirdPartySink()
     with SandboxServer(flavour="cloud", seed=11, port=0) as sandbox:
-        server, _ = make_server(sandbox, {"pager": sink}, max_memory_usage_bytes="1", for_seconds="0")
+        server, _ = make_server(sandbox, {"pager": sink}, clock=clock, max_memory_usage_bytes="1", for_seconds="0")
         async with Client(server, cache=None) as client:
             await wait_until(lambda: [a for a in sink.alerts if a.name == "memory_usage"], "the memory alert")
             document = await alerts_resource(client)
@@ -415,7 +396,7 @@ async def test_a_third_party_sink_receives_the_memory_alert(clock: FakeClock) ->
     assert alert.state == "firing" and alert.unit == "By" and alert.value > 1 and alert.threshold == 1
 
 
-async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: FakeClock) -> None:
+async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: ManualClock) -> None:
     received: list[Any] = []
     late: list[Any] = []
 
@@ -425,7 +406,7 @@ async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: Fa
     async def on_late(params: Any) -> None:
         late.append(params)
 
-    async with memory_alert_over_http() as url, \
+    async with memory_alert_over_http(clock) as url, \
             Client(url, cache=None, mode="legacy", logging_callback=on_log) as client:
         assert await probe(client, "PLAT-1")  # the server now knows this client
         assert (await alerts_resource(client))["rules"]["memory_usage"]["state"] == "pending"
@@ -441,7 +422,7 @@ async def test_alerts_are_pushed_to_a_2025_client_over_streamable_http(clock: Fa
             assert told[0]["active_alerts"][0]["name"] == "memory_usage"
 
 
-async def test_on_a_shared_server_users_with_their_own_credential_get_no_alerts(clock: FakeClock) -> None:
+async def test_on_a_shared_server_users_with_their_own_credential_get_no_alerts(clock: ManualClock) -> None:
     """Alerts are figures over every user's calls: they go to the operator's sessions only."""
     import base64
 
@@ -459,7 +440,7 @@ async def test_on_a_shared_server_users_with_their_own_credential_get_no_alerts(
         user_heard.append(params)
 
     own = {"x-jira-authorization": "Basic " + base64.b64encode(b"bob@example.com:sandbox-api-token-bob").decode()}
-    async with memory_alert_over_http() as url:
+    async with memory_alert_over_http(clock) as url:
         async with httpx2.AsyncClient(headers=own, timeout=30) as http, \
                 Client(url, cache=None, mode="legacy", logging_callback=on_operator) as operator, \
                 Client(streamable_http_client(url, http_client=http), cache=None, mode="legacy",
@@ -487,12 +468,12 @@ def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_
     from jiraplug.plugins.alerting.settings import AlertingSettings
     from jiraplug.plugins.alerting.window import SlidingWindow
 
-    clock = FakeClock()
+    clock = ManualClock()
     settings = AlertingSettings(max_response_time_ms=100, response_time_statistic="mean", min_success_rate_percent="off",
                                 max_error_rate_percent="off", max_memory_usage_bytes="off", for_seconds=10,
                                 window_seconds=60, min_samples=1)
-    window = SlidingWindow(settings.window_seconds, clock)
-    monitor = Monitor(build_rules(settings), settings, clock, lambda: 1.7e9)
+    window = SlidingWindow(settings.window_seconds, clock.monotonic)
+    monitor = Monitor(build_rules(settings), settings, clock.monotonic, lambda: 1.7e9)
     assert [rule.name for rule in monitor.rules] == ["response_time"]
 
     def step(advance: float, *durations: float) -> list[tuple[str, str]]:
@@ -516,8 +497,8 @@ def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_
 def test_window_memory_is_bounded_at_any_call_rate_and_its_figures_stay_exact() -> None:
     from jiraplug.plugins.alerting.window import SLOTS, SlidingWindow
 
-    clock = FakeClock()
-    window = SlidingWindow(60, clock, latency_samples=100)
+    clock = ManualClock()
+    window = SlidingWindow(60, clock.monotonic, latency_samples=100)
     # 20 minutes at 500 calls/s, one Jira request per call, every tenth call failing.
     for _ in range(1200):
         clock.advance(1)
@@ -543,25 +524,19 @@ def test_window_memory_is_bounded_at_any_call_rate_and_its_figures_stay_exact() 
 # ------------------------------------------------- every attempt and every refusal counts
 
 
-def make_server_with_ratelimit(sandbox: SandboxServer, **ratelimit: str):  # type: ignore[no-untyped-def]
-    """Alerting and ratelimit both on (their real chain order), the cache off."""
+def make_server_with_ratelimit(sandbox: SandboxServer, clock: Clock, **ratelimit: str):  # type: ignore[no-untyped-def]
+    """Alerting and ratelimit both on (their real chain order), the cache off.
+
+    Both run on ``clock``: ratelimit's waits move it, so the window is long enough to keep
+    every attempt of a test.
+    """
     environ = {**sandbox_environ(sandbox), "JIRAPLUG_DISABLE_PLUGINS": "cache", **ALL_OFF,
                "JIRAPLUG_ALERTING__MAX_ERROR_RATE_PERCENT": "20", "JIRAPLUG_ALERTING__FOR_SECONDS": "0",
-               "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.02", "JIRAPLUG_ALERTING__WINDOW_SECONDS": "60",
+               "JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS": "0.02", "JIRAPLUG_ALERTING__WINDOW_SECONDS": "3600",
                "JIRAPLUG_ALERTING__MIN_SAMPLES": "2"}
     environ.update({f"JIRAPLUG_RATELIMIT__{key.upper()}": value for key, value in ratelimit.items()})
     app = bootstrap(environ=environ, extra_plugins={"probe": Probe()})
-    return build_server(app.settings, app.plugins), app
-
-
-def fake_ratelimit_time(app: Any) -> None:
-    from jiraplug.plugins import ratelimit
-    from tests.plugins.test_ratelimit_units import FakeTime
-
-    controller = ratelimit.controller_for(app.settings)
-    assert controller is not None
-    fake = FakeTime()
-    controller.clock, controller.wall_clock, controller.sleep = fake.clock, fake.wall, fake.sleep
+    return build_server(app.settings, app.plugins, clock=clock), app
 
 
 async def active_alert(client: Client, name: str) -> dict[str, Any]:
@@ -574,12 +549,11 @@ async def active_alert(client: Client, name: str) -> dict[str, Any]:
     raise AssertionError(f"alert {name!r} never became active")
 
 
-async def test_error_rate_counts_each_retried_5xx_attempt_and_each_breaker_refusal(clock: FakeClock) -> None:
+async def test_error_rate_counts_each_retried_5xx_attempt_and_each_breaker_refusal(clock: ManualClock) -> None:
     with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
-        server, app = make_server_with_ratelimit(sandbox, max_attempts="3", breaker_failure_threshold="5")
+        server, _ = make_server_with_ratelimit(sandbox, clock, max_attempts="3", breaker_failure_threshold="5")
         sandbox.set_knobs(Knobs(error_rate=1.0))
         async with Client(server, cache=None) as client:
-            fake_ratelimit_time(app)
             assert not await probe(client, "PLAT-1")  # 3 attempts, each a 5xx
             assert len(sandbox.request_log) == 3
             window = (await alerts_resource(client))["window"]
@@ -595,14 +569,13 @@ async def test_error_rate_counts_each_retried_5xx_attempt_and_each_breaker_refus
             assert alert["value"] == 100
 
 
-async def test_error_rate_counts_each_429_of_a_storm_that_ratelimit_retries(clock: FakeClock) -> None:
+async def test_error_rate_counts_each_429_of_a_storm_that_ratelimit_retries(clock: ManualClock) -> None:
     with SandboxServer(flavour="cloud", seed=8, port=0) as sandbox:
-        server, app = make_server_with_ratelimit(sandbox, max_attempts="3", max_retry_after_seconds="600",
+        server, _ = make_server_with_ratelimit(sandbox, clock, max_attempts="3", max_retry_after_seconds="600",
                                                    max_retry_seconds="600")
         async with Client(server, cache=None) as client:
-            fake_ratelimit_time(app)
             # One request per 100 s of real time: the first passes, every later one is answered 429
-            # (ratelimit's waits run on a fake clock, so the sandbox's bucket never refills).
+            # (ratelimit's waits run on the manual clock, so the sandbox's bucket never refills).
             sandbox.set_knobs(Knobs(rate_limit_rps=0.01, rate_limit_burst=1))
             assert await probe(client, "PLAT-1")
             assert not await probe(client, "PLAT-2")  # 429, retried after Retry-After, 429, 429

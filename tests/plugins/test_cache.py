@@ -16,15 +16,15 @@ from mcp import Client
 from pydantic import SecretStr
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
+from jiraplug.clock import SYSTEM_CLOCK, Clock, ManualClock
 from jiraplug.jira.errors import JiraError
 from jiraplug.plugins import cache as cache_plugin
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
-from jiraplug.toolcalls import current_call
+from jiraplug.server.build import build_server
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
-from tests.plugins.test_cache_units import FakeClock
 
 pytestmark = [
     pytest.mark.anyio,
@@ -81,13 +81,18 @@ def sandbox() -> Any:
 
 
 @asynccontextmanager
-async def serve(sb: Any, **environ: str) -> AsyncIterator[tuple[Client, Probe, Any]]:
+async def serve(sb: Any, clock: Clock = SYSTEM_CLOCK, **environ: str) -> AsyncIterator[tuple[Client, Probe, Any]]:
     probe = Probe()
     app = bootstrap(environ={**sandbox_environ(sb), "JIRAPLUG_DISABLE_PLUGINS": QUIET, **environ},
                     extra_plugins={"probe": probe})
-    server = build_server(app.settings, app.plugins)
+    server = build_server(app.settings, app.plugins, clock=clock)
     async with Client(server, cache=None) as client:
         yield client, probe, app
+
+
+def snapshot_of(runtime: Any) -> dict[str, Any]:
+    """The cache plugin's figures for a running server."""
+    return cache_plugin.state_of(runtime).snapshot()
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> Any:
@@ -126,7 +131,7 @@ async def test_repeated_reads_are_served_from_the_cache_and_counted(sandbox: Any
             assert await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0) == first
         for _ in range(2):
             await call(client, "jira_search", jql="project = PLAT ORDER BY key")
-        snapshot = cache_plugin.stats(probe.runtime)
+        snapshot = snapshot_of(probe.runtime)
         resource = json.loads((await client.read_resource(cache_plugin.RESOURCE_URI)).contents[0].text)
     assert upstream(sandbox, "GET", ISSUE) == 1
     assert upstream(sandbox, "POST", "/rest/api/3/search/jql") == 1
@@ -141,10 +146,9 @@ async def test_repeated_reads_are_served_from_the_cache_and_counted(sandbox: Any
     assert marks.count(True) == 4 and marks.count(False) == 2
 
 
-async def test_metadata_goes_to_the_longer_lived_config_layer(sandbox: Any, monkeypatch: Any) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(cache_plugin, "TIMER", clock)
-    async with serve(sandbox) as (client, probe, _):
+async def test_metadata_goes_to_the_longer_lived_config_layer(sandbox: Any) -> None:
+    clock = ManualClock()
+    async with serve(sandbox, clock) as (client, probe, _):
         for _ in range(2):
             await request(client, "GET", "/rest/api/3/field")
             await request(client, "GET", "/rest/api/3/project/PLAT")
@@ -152,7 +156,7 @@ async def test_metadata_goes_to_the_longer_lived_config_layer(sandbox: Any, monk
         clock.advance(120)  # past the api layer's 60 s, within the config layer's 600 s
         await request(client, "GET", "/rest/api/3/field")
         await request(client, "GET", ISSUE)
-        layers = cache_plugin.stats(probe.runtime)["layers"]
+        layers = snapshot_of(probe.runtime)["layers"]
     assert upstream(sandbox, "GET", "/rest/api/3/field") == 1
     assert upstream(sandbox, "GET", "/rest/api/3/project/PLAT") == 1
     assert upstream(sandbox, "GET", ISSUE) == 2
@@ -172,10 +176,9 @@ async def test_a_caller_editing_its_answer_cannot_change_the_next_callers(sandbo
 # --------------------------------------------------------------------------------- freshness
 
 
-async def test_entries_expire_after_their_ttl(sandbox: Any, monkeypatch: Any) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(cache_plugin, "TIMER", clock)
-    async with serve(sandbox, JIRAPLUG_CACHE__API_CACHE_TTL_SECONDS="30") as (client, _, _):
+async def test_entries_expire_after_their_ttl(sandbox: Any) -> None:
+    clock = ManualClock()
+    async with serve(sandbox, clock, JIRAPLUG_CACHE__API_CACHE_TTL_SECONDS="30") as (client, _, _):
         await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         clock.advance(29)
         await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
@@ -193,15 +196,14 @@ async def test_a_fresh_read_bypasses_and_refreshes_the_cache(sandbox: Any) -> No
         fresh = await request(client, "GET", ISSUE, fresh=True)
         assert fresh["fields"]["summary"] == "Changed outside jiraplug"
         assert (await request(client, "GET", ISSUE))["fields"]["summary"] == "Changed outside jiraplug"
-        assert cache_plugin.stats(probe.runtime)["fresh_reads"] == 1
+        assert snapshot_of(probe.runtime)["fresh_reads"] == 1
     assert upstream(sandbox, "GET", ISSUE) == 2
 
 
-async def test_errors_are_not_cached_but_a_404_is_remembered_briefly(sandbox: Any, monkeypatch: Any) -> None:
-    clock = FakeClock()
-    monkeypatch.setattr(cache_plugin, "TIMER", clock)
+async def test_errors_are_not_cached_but_a_404_is_remembered_briefly(sandbox: Any) -> None:
+    clock = ManualClock()
     missing = "/rest/api/3/issue/PLAT-99999"
-    async with serve(sandbox) as (client, _, _):
+    async with serve(sandbox, clock) as (client, _, _):
         for _ in range(2):
             result = await client.call_tool("probe_request", {"method": "GET", "path": missing})
             assert result.is_error and "404" in result.content[0].text
@@ -232,7 +234,7 @@ async def test_concurrent_identical_tool_calls_share_one_upstream_request(sandbo
         async with anyio.create_task_group() as tasks:
             for _ in range(8):
                 tasks.start_soon(one)
-        snapshot = cache_plugin.stats(probe.runtime)
+        snapshot = snapshot_of(probe.runtime)
     assert upstream(sandbox, "GET", "/rest/api/3/issue/PLAT-2") == 1
     assert len(results) == 8 and all(r == results[0] for r in results)
     assert snapshot["coalesced"] == 7 and snapshot["misses"] == 8
@@ -264,7 +266,7 @@ async def test_one_users_answers_are_never_served_to_another(sandbox: Any) -> No
             await as_erin.aclose()
         # alice's entries are still hers, untouched by erin's 404.
         assert await request(client, "GET", secret) == alice_secret
-        snapshot = cache_plugin.stats(probe.runtime)
+        snapshot = snapshot_of(probe.runtime)
     assert erin_common["key"] == alice_common["key"] == f"{shared}-1"
     assert upstream(sandbox, "GET", secret) == 2  # alice once (200), erin once (404, then remembered)
     assert upstream(sandbox, "GET", common) == 2  # alice once, erin once
@@ -279,10 +281,10 @@ async def test_the_byte_budget_bounds_memory(sandbox: Any) -> None:
     async with serve(sandbox, JIRAPLUG_CACHE__MAX_BYTES=str(budget)) as (client, probe, _):
         for n in range(1, 21):
             await request(client, "GET", f"/rest/api/3/issue/PLAT-{n}")
-            assert cache_plugin.stats(probe.runtime)["bytes"] <= budget
+            assert snapshot_of(probe.runtime)["bytes"] <= budget
         before = upstream(sandbox, "GET", "/rest/api/3/issue/PLAT-20")
         await request(client, "GET", "/rest/api/3/issue/PLAT-20")  # the newest is still there
-        snapshot = cache_plugin.stats(probe.runtime)
+        snapshot = snapshot_of(probe.runtime)
     assert upstream(sandbox, "GET", "/rest/api/3/issue/PLAT-20") == before
     evicted = sum(layer["evictions"].get("bytes", 0) for layer in snapshot["layers"].values())
     assert evicted > 0 and snapshot["layers"]["api"]["entries"] < 20
@@ -296,7 +298,7 @@ async def test_the_server_works_with_the_cache_disabled(sandbox: Any) -> None:
         first = await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0)
         assert await call(client, "jira_get_issue", issue_key="PLAT-1", comment_limit=0) == first
         resources = {str(r.uri) for r in (await client.list_resources()).resources}
-        assert cache_plugin.stats(probe.runtime) is None
+        assert probe.runtime.plugin_state(cache_plugin.__name__) is None  # no cache on this runtime
     assert upstream(sandbox, "GET", ISSUE) == 2
     assert cache_plugin.RESOURCE_URI not in resources
 
@@ -434,6 +436,6 @@ async def test_an_unexplained_write_clears_everything(sandbox: Any) -> None:
         assert result.is_error  # the sandbox does not know it; the cache must still assume the worst
         await request(client, "GET", ISSUE)
         await request(client, "GET", "/rest/api/3/field")
-        snapshot = cache_plugin.stats(probe.runtime)
+        snapshot = snapshot_of(probe.runtime)
     assert upstream(sandbox, "GET", ISSUE) == 2 and upstream(sandbox, "GET", "/rest/api/3/field") == 2
     assert snapshot["cleared_by_unknown_writes"] == 1

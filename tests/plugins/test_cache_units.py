@@ -13,7 +13,7 @@ import pytest
 from jiraplug.jira.client import DECODED_KEY
 from jiraplug.jira.middleware import EXTENSION_KEY, RequestInfo
 from jiraplug.plugins.cache import tags as tagging
-from jiraplug.plugins.cache.config import CacheSettings
+from jiraplug.plugins.cache.settings import CacheSettings
 from jiraplug.plugins.cache.decoded import json_copy, json_size
 from jiraplug.plugins.cache.middleware import ResponseCache
 from jiraplug.plugins.cache.store import CacheStore, Entry, LayerConfig, MemoryStore

@@ -16,13 +16,13 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.errors import ConfigError
 from jiraplug.plugins import pool as pool_plugin
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
-from jiraplug.toolcalls import current_call
+from jiraplug.server.build import build_server
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
 from tests.plugins.test_cache import Probe, summed
 
@@ -111,7 +111,7 @@ async def until(condition: Any, what: str) -> None:
 async def test_a_thousand_sequential_reads_reuse_a_handful_of_connections(sandbox: Any) -> None:
     async with serve(sandbox, JIRAPLUG_DISABLE_PLUGINS=f"{QUIET},cache") as (client, probe):
         await ok(client, "probe_read_many", path="/rest/api/3/serverInfo", times=1000)
-        snapshot = pool_plugin.stats(probe.runtime)
+        snapshot = pool_plugin.state_of(probe.runtime).snapshot()
     reads = sum(1 for r in sandbox.request_log if r.path == "/rest/api/3/serverInfo")
     assert reads >= 1000
     assert sandbox.connections_opened <= 3
@@ -135,7 +135,7 @@ async def test_the_per_host_limit_queues_requests_beyond_it(sandbox: Any, otel_m
                      JIRAPLUG_POOL__MAX_CONNECTIONS="50", JIRAPLUG_POOL__MAX_CONNECTIONS_PER_HOST="2") as (
             client, probe):
         await ok(client, "probe_read_many", path="/rest/api/3/myself", times=10, concurrent=True)
-        snapshot = pool_plugin.stats(probe.runtime)["connections"]
+        snapshot = pool_plugin.state_of(probe.runtime).snapshot()["connections"]
     assert sandbox.connections_opened <= 2
     assert snapshot["waited"] >= 6 and snapshot["max_connections_per_host"] == 2
     waits = sum(p.count for p in otel_memory.metrics().get("jiraplug.pool.wait.duration", [])
@@ -148,7 +148,7 @@ async def test_http2_can_be_switched_on(sandbox: Any) -> None:
     # Over plain http HTTP/2 is not negotiated (no TLS/ALPN): the client falls back to HTTP/1.1.
     async with serve(sandbox, JIRAPLUG_POOL__HTTP2="true") as (client, probe):
         await ok(client, "jira_get_issue", issue_key="PLAT-1")
-        assert pool_plugin.stats(probe.runtime)["connections"]["http2"] is True
+        assert pool_plugin.state_of(probe.runtime).snapshot()["connections"]["http2"] is True
 
 
 def test_bad_pool_settings_stop_start_up_naming_the_key(sandbox: Any) -> None:
@@ -174,11 +174,11 @@ async def test_tool_calls_beyond_the_queue_get_a_busy_error(sandbox: Any, otel_m
             tasks.start_soon(run, "first", "probe_wait", {})
             await until(lambda: probe.inside == 1, "the first call to hold the only slot")
             tasks.start_soon(run, "second", "jira_get_issue", {"issue_key": "PLAT-1"})
-            await until(lambda: pool_plugin.stats(probe.runtime)["tasks"]["queued"] == 1, "the second to queue")
+            await until(lambda: pool_plugin.state_of(probe.runtime).snapshot()["tasks"]["queued"] == 1, "the second to queue")
             busy = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2"})
             assert "second" not in results
             probe.gate.set()
-        snapshot = pool_plugin.stats(probe.runtime)["tasks"]
+        snapshot = pool_plugin.state_of(probe.runtime).snapshot()["tasks"]
     assert busy.is_error and "busy" in busy.content[0].text and "retry" in busy.content[0].text
     assert "max_concurrent_tasks = 1" in busy.content[0].text
     assert not results["first"].is_error and not results["second"].is_error
@@ -197,7 +197,7 @@ async def test_a_call_that_waits_too_long_in_the_queue_is_refused(sandbox: Any) 
             late = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
             probe.gate.set()
         assert (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})).is_error is False
-        snapshot = pool_plugin.stats(probe.runtime)["tasks"]
+        snapshot = pool_plugin.state_of(probe.runtime).snapshot()["tasks"]
     assert late.is_error and "waited 0.05 s" in late.content[0].text
     assert snapshot["rejected"]["timeout"] == 1
 
@@ -206,7 +206,7 @@ async def test_the_server_works_with_the_pool_disabled(sandbox: Any) -> None:
     async with serve(sandbox, JIRAPLUG_DISABLE_PLUGINS=f"{QUIET},pool") as (client, probe):
         issue = await ok(client, "jira_get_issue", issue_key="PLAT-1")
         resources = {str(r.uri) for r in (await client.list_resources()).resources}
-        assert pool_plugin.stats(probe.runtime) is None
+        assert probe.runtime.plugin_state(pool_plugin.__name__) is None  # no pool on this runtime
     assert issue["key"] == "PLAT-1" and pool_plugin.RESOURCE_URI not in resources
 
 

@@ -18,12 +18,12 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.sandbox import SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
 from jiraplug.stages import RENDER, record_stage, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call
+from jiraplug.server.toolcalls import current_call
 from tests.conftest import sandbox_environ
 
 pytestmark = pytest.mark.anyio

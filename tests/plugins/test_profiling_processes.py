@@ -126,7 +126,7 @@ async def test_stats_and_profile_commands_read_a_running_http_server(
     html = output.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and len(html) > 10_000
     # Frames of the live server: the tool, the Jira client, jiraplug's own tool-call middleware.
-    assert "jira_search" in html and "/core/jira/client.py" in html and "core/toolcalls.py" in html
+    assert "jira_search" in html and "/core/jira/client.py" in html and "core/server/toolcalls.py" in html
     assert TOKEN not in html and TOKEN not in stats + refused and TOKEN not in log
 
 

@@ -18,13 +18,14 @@ import pytest
 from mcp import Client
 
 from jiraplug import hookimpl
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
+from jiraplug.clock import SYSTEM_CLOCK, Clock
 from jiraplug.errors import ConfigError
 from jiraplug.jira.middleware import request_info
 from jiraplug.plugins import ratelimit
-from jiraplug.plugins.ratelimit.controller import RateLimitController
 from jiraplug.sandbox import Knobs, SandboxServer
-from jiraplug.server import build_server
+from jiraplug.server.build import build_server
+from jiraplug.testing import RuntimeCatcher
 from tests.conftest import sandbox_environ
 from tests.plugins.test_ratelimit_units import FakeTime
 
@@ -34,24 +35,17 @@ OFF = "cache,pool"
 
 
 def make_server(sandbox: SandboxServer, plugins: dict[str, object] | None = None,  # type: ignore[no-untyped-def]
-                environ: dict[str, str] | None = None, **settings: Any):
-    """A server on ``sandbox``; ``settings`` are ``[ratelimit]`` keys."""
+                environ: dict[str, str] | None = None, clock: Clock = SYSTEM_CLOCK, **settings: Any):
+    """A server on ``sandbox`` running on ``clock``; ``settings`` are ``[ratelimit]`` keys."""
     environ = {**sandbox_environ(sandbox), "JIRAPLUG_DISABLE_PLUGINS": OFF, **(environ or {})}
     environ.update({f"JIRAPLUG_RATELIMIT__{key.upper()}": str(value) for key, value in settings.items()})
     app = bootstrap(environ=environ, extra_plugins=plugins)
-    return build_server(app.settings, app.plugins), app
+    return build_server(app.settings, app.plugins, clock=clock), app
 
 
-def live_controller(app: Any) -> RateLimitController:
-    controller = ratelimit.controller_for(app.settings)
-    assert controller is not None, "the ratelimit middleware was not built"
-    return controller
-
-
-def use_fake_time(app: Any, fake: FakeTime) -> RateLimitController:
-    controller = live_controller(app)
-    controller.clock, controller.wall_clock, controller.sleep = fake.clock, fake.wall, fake.sleep
-    return controller
+async def stats_of(client: Client) -> dict[str, Any]:
+    """The plugin's figures, as MCP clients read them."""
+    return json.loads((await client.read_resource(ratelimit.RESOURCE_URI)).contents[0].text)
 
 
 @pytest.fixture
@@ -162,10 +156,9 @@ async def test_retry_after_is_honoured_and_visible_in_spans_metrics_and_the_reso
         # The sandbox's bucket runs on real time; lifting its limit stands in for the wait.
         sandbox.set_knobs(Knobs())
 
-    server, app = make_server(sandbox)
+    fake = FakeTime(on_sleep=time_passes)
+    server, _ = make_server(sandbox, clock=fake)
     async with Client(server, cache=None) as client:
-        fake = FakeTime(on_sleep=time_passes)
-        use_fake_time(app, fake)
         # 1 request per 2 s, bucket of 1: the second read gets 429 with Retry-After: 2.
         sandbox.set_knobs(Knobs(rate_limit_rps=0.5, rate_limit_burst=1))
         first = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
@@ -206,12 +199,11 @@ async def test_client_errors_are_never_retried(sandbox) -> None:  # type: ignore
 
 
 async def test_dropped_connections_on_reads_are_retried(sandbox) -> None:  # type: ignore[no-untyped-def]
-    server, app = make_server(sandbox, max_attempts=8, breaker_failure_threshold=0)
+    server, _ = make_server(sandbox, max_attempts=8, breaker_failure_threshold=0, clock=FakeTime())
     async with Client(server, cache=None) as client:
-        use_fake_time(app, FakeTime())
         sandbox.set_knobs(Knobs(drop_rate=0.4))
         results = [await client.call_tool("jira_get_issue", {"issue_key": f"OPS-{n}"}) for n in range(1, 16)]
-        stats = ratelimit.stats(app.settings)
+        stats = await stats_of(client)
     assert [r.content[0].text for r in results if r.is_error] == []
     dropped = [r for r in sandbox.request_log if r.status == 0]
     assert dropped, "no connection was dropped: the test would prove nothing"
@@ -221,7 +213,7 @@ async def test_dropped_connections_on_reads_are_retried(sandbox) -> None:  # typ
 
 async def test_100_creates_under_5xx_and_dropped_connections_never_create_twice(sandbox) -> None:  # type: ignore[no-untyped-def]
     # Breaker and adaptive pace off: this test is about which writes are sent again.
-    server, app = make_server(sandbox, breaker_failure_threshold=0, adaptive_factor=1,
+    server, _ = make_server(sandbox, breaker_failure_threshold=0, adaptive_factor=1,
                               max_attempts=8, rate_limit_requests_per_second=200)
     before = len(sandbox.state.issues)
     summaries = [f"ratelimit write test {n:03d}" for n in range(100)]
@@ -245,7 +237,7 @@ async def test_100_creates_under_5xx_and_dropped_connections_never_create_twice(
         probe = await client.call_tool("jira_create_issue", {"project_key": "PLAT", "summary": "ratelimit probe"})
         if not probe.is_error:
             await create_all(client)
-        stats = ratelimit.stats(app.settings)
+        stats = await stats_of(client)
     if probe.is_error:
         pytest.skip(f"the sandbox cannot create issues yet: {probe.content[0].text}")
 
@@ -266,10 +258,11 @@ async def test_100_creates_under_5xx_and_dropped_connections_never_create_twice(
 
 
 async def test_breaker_opens_fails_fast_and_recovers(sandbox, otel_memory) -> None:  # type: ignore[no-untyped-def]
-    server, app = make_server(sandbox, breaker_failure_threshold=3, breaker_cooldown_seconds=30, max_attempts=1)
+    fake, catcher = FakeTime(), RuntimeCatcher()
+    server, _ = make_server(sandbox, plugins={"catcher": catcher}, breaker_failure_threshold=3,
+                            breaker_cooldown_seconds=30, max_attempts=1, clock=fake)
     async with Client(server, cache=None) as client:
-        fake = FakeTime()
-        controller = use_fake_time(app, fake)
+        controller = ratelimit.state_of(catcher.runtime)
         sandbox.set_knobs(Knobs(error_rate=1.0))
         failing = [await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0}) for _ in range(3)]
         assert all(r.is_error for r in failing)
@@ -323,12 +316,12 @@ class AnswersPlat1:
 
 
 async def test_answers_from_outer_middleware_spend_no_budget(sandbox) -> None:  # type: ignore[no-untyped-def]
-    server, app = make_server(sandbox, plugins={"answers": AnswersPlat1()})
+    server, _ = make_server(sandbox, plugins={"answers": AnswersPlat1()})
     async with Client(server, cache=None) as client:
         for _ in range(3):
             await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})
         await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2", "comment_limit": 0})
-        stats = ratelimit.stats(app.settings)
+        stats = await stats_of(client)
     assert stats["requests"] == 1 and stats["attempts"] == 1  # ratelimit sits inside: only PLAT-2 reached it
     assert len(sandbox.request_log) == 1
 
@@ -342,17 +335,10 @@ def test_bad_settings_stop_start_up_naming_the_key(cloud_sandbox) -> None:  # ty
         bootstrap(environ=environ)
 
 
-def test_stats_without_a_running_server_are_zeros() -> None:
-    class Unused:
-        pass
-
-    assert ratelimit.stats(Unused())["active"] is False  # type: ignore[arg-type]
-
-
 async def test_cache_hits_spend_no_budget(sandbox) -> None:  # type: ignore[no-untyped-def]
-    server, app = make_server(sandbox, environ={"JIRAPLUG_DISABLE_PLUGINS": "pool"})
+    server, _ = make_server(sandbox, environ={"JIRAPLUG_DISABLE_PLUGINS": "pool"})
     async with Client(server, cache=None) as client:
         for _ in range(3):
             assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1", "comment_limit": 0})).is_error
-        stats = ratelimit.stats(app.settings)
+        stats = await stats_of(client)
     assert len(sandbox.request_log) == stats["attempts"] == stats["requests"] == 1

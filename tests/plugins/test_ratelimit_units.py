@@ -47,6 +47,13 @@ class FakeTime:
     def wall(self) -> float:
         return WALL + (self.now - self.origin)
 
+    # The jiraplug.clock.Clock protocol, so a server's runtime can run on it too.
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.wall()
+
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += max(0.0, seconds)

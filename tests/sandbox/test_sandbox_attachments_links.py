@@ -8,7 +8,8 @@ import zlib
 
 import httpx2
 import pytest
-from jiraplug.sandbox import SandboxServer, routes_attachments
+from jiraplug.sandbox import SandboxServer
+from jiraplug.sandbox.routes import attachments as routes_attachments
 from jiraplug.sandbox.files import PNG_SIGNATURE
 from sandbox_helpers import client_for, create_issue, rest, rich, user_named
 from sandbox_spec_tools import spec_checked_client

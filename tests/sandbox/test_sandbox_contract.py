@@ -8,7 +8,9 @@ from typing import Any
 import httpx2
 import pytest
 from jiraplug.sandbox import SandboxServer
-from sandbox_spec_tools import CLOUD_SPEC, DC_SPEC, adf_errors, schema_errors
+from sandbox_spec_tools import (
+    CLOUD_SPEC, DC_SPEC, adf_errors, find_operation, response_errors, schema_errors, spec_checked_client,
+)
 
 CLOUD_CASES = [
     ("/rest/api/3/serverInfo", "ServerInformation"),
@@ -157,3 +159,25 @@ def test_response_check_bites(cloud: SandboxServer) -> None:
     assert response_errors("cloud", "GET", "/rest/api/3/issue/PLAT-1", 404, {"errorMessages": "one"})
     with pytest.raises(AssertionError):
         response_errors("cloud", "GET", "/rest/api/3/no/such/operation", 200, {})
+
+
+@pytest.mark.parametrize("flavour", ["cloud", "dc"])
+def test_server_info_answers_anonymous_callers(flavour: str, request: pytest.FixtureRequest) -> None:
+    """Jira serves ``serverInfo`` without credentials (clients probe the deployment with it); nothing else."""
+    server: SandboxServer = request.getfixturevalue(flavour)
+    version = "3" if flavour == "cloud" else "2"
+    path = f"/rest/api/{version}/serverInfo"
+    if flavour == "cloud":  # the Cloud spec says so: an empty security requirement means anonymous
+        assert {} in find_operation(flavour, "GET", path)[2]["security"]
+    anonymous = httpx2.get(server.url + path)
+    assert anonymous.status_code == 200, anonymous.text
+    assert response_errors(flavour, "GET", path, 200, anonymous.json()) == []
+    with spec_checked_client(server) as client:
+        signed_in = client.get(path).json()
+    assert {**anonymous.json(), "serverTime": None} == {**signed_in, "serverTime": None}
+    # A credential that is sent must still be valid, and the rest of the API stays closed.
+    assert httpx2.get(server.url + path, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    for other in (f"/rest/api/{version}/myself", f"/rest/api/{version}/field", f"/rest/api/{version}/serverInfo/x",
+                  f"/rest/api/{version}/issue/PLAT-1"):
+        assert httpx2.get(server.url + other).status_code == 401, other
+    assert httpx2.post(server.url + path, json={}).status_code in (401, 405)

@@ -9,8 +9,8 @@ from typing import Any
 
 from mcp import Client
 
-from jiraplug.app import bootstrap
-from jiraplug.server import build_server
+from jiraplug.bootstrap import bootstrap
+from jiraplug.server.build import build_server
 from tests.conftest import sandbox_environ
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from jiraplug.app import bootstrap
+from jiraplug.bootstrap import bootstrap
 from jiraplug.errors import ConfigError
-from jiraplug.registry import ToolRegistry
+from jiraplug.server.registry import ToolRegistry
 from tests.conftest import sandbox_environ
 from tests.tools.helpers import call, call_error, connect, tool_names
 
@@ -82,7 +82,7 @@ async def test_lean_schemas_keep_every_parameter_and_still_validate(cloud_sandbo
 
 
 def test_optional_arguments_lose_their_null_branch_and_results_keep_it() -> None:
-    from jiraplug.schemas import lean_schema
+    from jiraplug.server.schemas import lean_schema
 
     schema = {
         "type": "object",
@@ -117,7 +117,7 @@ def test_optional_arguments_lose_their_null_branch_and_results_keep_it() -> None
 
 
 def test_generated_titles_go_and_chosen_ones_stay() -> None:
-    from jiraplug.schemas import without_generated_titles
+    from jiraplug.server.schemas import without_generated_titles
 
     schema = {
         "title": "toolArguments", "type": "object",

@@ -15,13 +15,14 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from mcp.types import ToolAnnotations
 
 from jiraplug import __version__
+from jiraplug.clock import SYSTEM_CLOCK, Clock
 from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
-from jiraplug.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
+from jiraplug.server.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
-from jiraplug.schemas import lean_schema
+from jiraplug.server.schemas import lean_schema
 from jiraplug.settings import Settings, ToolsSettings
-from jiraplug.toolcalls import ServerMiddleware
+from jiraplug.server.toolcalls import ServerMiddleware, runtime_of_resource_read
 
 INSTRUCTIONS = (
     "Tools for Jira: search issues with JQL, read and change issues. Issue keys look like PROJ-123. "
@@ -33,15 +34,19 @@ LIST_TTL_MS = 10 * 60 * 1000
 ten minutes bounds how long a client keeps a list after a restart with another configuration."""
 
 
-def build_server(settings: Settings, plugins: PluginHost) -> MCPServer[Runtime]:
-    """An ``MCPServer`` whose tools and resources come from the plugins' hooks."""
+def build_server(settings: Settings, plugins: PluginHost, *, clock: Clock = SYSTEM_CLOCK) -> MCPServer[Runtime]:
+    """An ``MCPServer`` whose tools and resources come from the plugins' hooks.
+
+    ``clock`` is what each run's plugins measure time with (``runtime.clock``; tests pass a
+    :class:`jiraplug.clock.ManualClock`).
+    """
 
     # Change events for 2026-07-28 clients' subscriptions/listen streams (Runtime.resource_updated).
     events = InMemorySubscriptionBus()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
-        async with Runtime.running(settings, plugins, events=events) as runtime:
+        async with Runtime.running(settings, plugins, events=events, clock=clock) as runtime:
             yield runtime
 
     tools = ToolRegistry()
@@ -92,10 +97,10 @@ def list_cache_hints(offered: list[ToolDef], config: ToolsSettings) -> dict[str,
 
 
 def sessions_resource(server: MCPServer[Any]) -> ResourceDef:
-    """``jiraplug://sessions``: the open MCP sessions of this server over HTTP (see jiraplug.sessions)."""
-    from jiraplug import sessions
+    """``jiraplug://sessions``: the open MCP sessions of this server over HTTP (see jiraplug.server.sessions)."""
+    from jiraplug.server import sessions
 
-    def read() -> dict[str, Any]:
+    def read(_runtime: Runtime) -> dict[str, Any]:
         """Open MCP sessions and distinct callers over HTTP, and the session limits."""
         return sessions.table_for(server).snapshot()
 
@@ -161,7 +166,9 @@ def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:
 
 def _add_resource(server: MCPServer[Any], resource: ResourceDef) -> None:
     async def read() -> str:
-        value = resource.read()
+        # The SDK gives a static resource's function no context: ServerMiddleware hands over
+        # the runtime of the request being served.
+        value = resource.read(runtime_of_resource_read())
         if inspect.isawaitable(value):
             value = await value
         return value if isinstance(value, str) else json.dumps(value, default=str, indent=1)

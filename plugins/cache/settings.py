@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
+
+from jiraplug.settings import PluginSettings
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
@@ -27,14 +29,12 @@ def parse_size(value: Any) -> Any:
 Size = Annotated[int | None, BeforeValidator(parse_size)]
 
 
-class CacheSettings(BaseModel):
+class CacheSettings(PluginSettings):
     """``[cache]``: capacity and lifetime of each cache layer.
 
     A layer with capacity 0 or TTL 0 is off. Entries are evicted least recently used first
     when a layer is full, and when ``max_bytes`` (all layers together) is exceeded.
     """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     api_cache_capacity: int = Field(default=1000, ge=0, description="Raw read responses kept (entries)")
     api_cache_ttl_seconds: float = Field(default=60.0, ge=0, description="Lifetime of a raw read response")

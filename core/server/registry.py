@@ -6,12 +6,16 @@ per plugin and a duplicate name is reported with both owners.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jiraplug.errors import StartupError
+
+if TYPE_CHECKING:
+    from jiraplug.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,10 +46,10 @@ class ToolDef:
 
 @dataclass
 class ResourceDef:
-    """One MCP resource: a URI and the function that reads it."""
+    """One MCP resource: a URI and the function that reads it, given the runtime serving the read."""
 
     uri: str
-    read: Callable[[], Any]
+    read: Callable[[Runtime], Any]
     plugin: str
     name: str | None = None
     description: str | None = None
@@ -133,7 +137,18 @@ class ToolRegistry(_OwnedRegistry):
 
 
 class ResourceRegistry(_OwnedRegistry):
-    """Collects MCP resources from plugins."""
+    """Collects MCP resources from plugins.
+
+    Example (in a plugin)::
+
+        @hookimpl
+        def register_resources(registry):
+            def read(runtime):
+                "Requests counted by this plugin."
+                return state_of(runtime).snapshot()
+
+            registry.add("myplugin://stats", read, name="myplugin stats")
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -142,14 +157,18 @@ class ResourceRegistry(_OwnedRegistry):
     def add(
         self,
         uri: str,
-        read: Callable[[], Any],
+        read: Callable[[Runtime], Any] | Callable[[], Any],
         *,
         name: str | None = None,
         description: str | None = None,
         mime_type: str = "application/json",
         operator_only: bool = False,
     ) -> ResourceDef:
-        """Add a resource at ``uri``; ``read`` returns str or JSON-serialisable data (sync or async).
+        """Add a resource at ``uri``; ``read(runtime)`` returns str or JSON-serialisable data (sync or async).
+
+        ``read`` is called with the :class:`~jiraplug.runtime.Runtime` of the server that serves
+        the read, so it finds the plugin's state there (``state_of(runtime)``); a ``read``
+        that takes no argument is called without it (like a hook, it takes what it needs).
 
         ``operator_only``: the resource describes the whole server (every user's calls), so a
         shared server refuses it to requests that bring their own Jira credential.
@@ -158,10 +177,25 @@ class ResourceRegistry(_OwnedRegistry):
             raise StartupError(
                 f"resource {uri!r} is registered twice: by {self._resources[uri].plugin!r} and by {self._owner!r}"
             )
-        resource = ResourceDef(uri, read, self._owner, name, description or (read.__doc__ or "").strip(), mime_type,
+        reader = read if _takes_an_argument(read) else _ignoring_the_runtime(read)
+        resource = ResourceDef(uri, reader, self._owner, name, description or (read.__doc__ or "").strip(), mime_type,
                                operator_only)
         self._resources[uri] = resource
         return resource
 
     def __iter__(self) -> Iterator[ResourceDef]:
         return iter(self._resources.values())
+
+
+def _takes_an_argument(fn: Callable[..., Any]) -> bool:
+    try:
+        return bool(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature: give it the runtime
+        return True
+
+
+def _ignoring_the_runtime(read: Callable[[], Any]) -> Callable[[Runtime], Any]:
+    def reader(_runtime: Runtime) -> Any:
+        return read()
+
+    return reader

@@ -117,7 +117,7 @@ def configured_credentials_allowed(server: ServerSettings) -> bool:
     """Whether a request without its own credential may use the configured one."""
     if server.allow_configured_credentials is not None:
         return server.allow_configured_credentials
-    from jiraplug.http import is_loopback
+    from jiraplug.server.http_app import is_loopback
 
     # A server only reachable from this machine serves its operator; a wider one serves others.
     return server.transport != "http" or is_loopback(server.host)

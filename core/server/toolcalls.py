@@ -23,7 +23,7 @@ from jiraplug.chain import ReportError
 from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
-    from jiraplug.credentials import RequestCredentials
+    from jiraplug.server.callers import RequestCredentials
     from jiraplug.jira.client import JiraClient
     from jiraplug.runtime import Runtime
 
@@ -40,7 +40,7 @@ class ToolCall:
     invoked: bool = False
     # The SDK's per-request ``ServerSession`` (log notifications back to this client), or None.
     session: Any = field(default=None, repr=False)
-    # True when the request comes from the server's operator (see jiraplug.credentials.is_operator):
+    # True when the request comes from the server's operator (see jiraplug.server.callers.is_operator):
     # server-wide figures and alerts are for them, not for a shared server's users.
     operator: bool = False
     _invoke: Callable[[], Awaitable[Any]] | None = field(default=None, repr=False)
@@ -66,11 +66,18 @@ class CallScope:
 
 
 _current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
+_resource_read: contextvars.ContextVar[Runtime] = contextvars.ContextVar("jiraplug_resource_read")
 
 
 def current_call() -> CallScope:
     """The scope of the tool call being served (raises ``LookupError`` outside one)."""
     return _current.get()
+
+
+def runtime_of_resource_read() -> Runtime:
+    """The runtime serving the ``resources/read`` in progress (for core/server/build.py, which hands it
+    to the resource's reader; raises ``LookupError`` outside one)."""
+    return _resource_read.get()
 
 
 def is_error_result(result: Any) -> bool:
@@ -116,9 +123,15 @@ class ServerMiddleware:
                 name = (ctx.params or {}).get("name")
                 attributes["gen_ai.tool.name"] = str(name)
                 result = await self._tool_call(ctx, call_next, str(name))
-            elif ctx.method == "resources/read" and str((ctx.params or {}).get("uri")) in self.operator_resources:
-                _refuse_all_but_the_operator(ctx, str((ctx.params or {}).get("uri")))
-                result = await call_next(ctx)
+            elif ctx.method == "resources/read":
+                uri = str((ctx.params or {}).get("uri"))
+                if uri in self.operator_resources:
+                    _refuse_all_but_the_operator(ctx, uri)
+                token = _resource_read.set(ctx.lifespan_context)
+                try:
+                    result = await call_next(ctx)
+                finally:
+                    _resource_read.reset(token)
             elif ctx.method == "subscriptions/listen" and self.operator_resources:
                 notifications = (ctx.params or {}).get("notifications") or {}
                 for uri in notifications.get("resourceSubscriptions") or ():
@@ -149,7 +162,7 @@ class ServerMiddleware:
                 telemetry.record_operation_duration(time.perf_counter() - started, attributes)
 
     async def _tool_call(self, ctx: Any, call_next: Callable[[Any], Awaitable[Any]], name: str) -> Any:
-        from jiraplug.credentials import OPERATOR_HEADER
+        from jiraplug.server.callers import OPERATOR_HEADER
 
         runtime: Runtime = ctx.lifespan_context
         caller = _caller(runtime, ctx)
@@ -203,7 +216,7 @@ class _Caller:
 
 
 def _caller(runtime: Runtime, ctx: Any) -> _Caller:
-    from jiraplug.credentials import credentials_from_headers
+    from jiraplug.server.callers import credentials_from_headers
 
     headers = getattr(getattr(ctx, "request", None), "headers", None)
     if headers is None:
@@ -215,7 +228,7 @@ def _caller(runtime: Runtime, ctx: Any) -> _Caller:
 
 
 def _is_operator(runtime: Runtime, caller: _Caller) -> bool:
-    from jiraplug.credentials import is_operator
+    from jiraplug.server.callers import is_operator
 
     return is_operator(caller.headers, runtime.settings.server, runtime.has_configured_credentials,
                        caller.own_credential)
@@ -236,7 +249,7 @@ def _without(listing: Any, entries: str, key: str, hidden: frozenset[str]) -> An
 
 def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
     """Operator resources describe every user's calls: not for a shared server's users."""
-    from jiraplug.credentials import OPERATOR_HEADER
+    from jiraplug.server.callers import OPERATOR_HEADER
 
     if not _from_operator(ctx):
         raise MCPError(INVALID_REQUEST, f"{uri} describes every user of this server and is for its operator: "
@@ -246,7 +259,7 @@ def _refuse_all_but_the_operator(ctx: Any, uri: str) -> None:
 
 def _jira_for_request(runtime: Runtime, caller: _Caller) -> JiraClient:
     """The client to act with: the request's own Jira credential (HTTP) or the configured one."""
-    from jiraplug.credentials import AUTH_HEADER, configured_credentials_allowed
+    from jiraplug.server.callers import AUTH_HEADER, configured_credentials_allowed
 
     if caller.malformed is not None:
         raise caller.malformed

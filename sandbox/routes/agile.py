@@ -21,7 +21,7 @@ from jiraplug.sandbox.fields import parse_field_selection
 from jiraplug.sandbox.issue_input import FieldErrors
 from jiraplug.sandbox.jql_eval import compile_query
 from jiraplug.sandbox.model import Board, ChangeItem, Issue, Sprint
-from jiraplug.sandbox.routes_issue import expand_set
+from jiraplug.sandbox.routes.issue import expand_set
 from jiraplug.sandbox.timefmt import parse_timestamp
 from jiraplug.sandbox.web import Call, JiraError, api, json_response, page_params, param_list
 from starlette.responses import Response

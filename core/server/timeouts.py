@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraplug.asgi import send_json
+from jiraplug.server.asgi import send_json
 
 
 def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:

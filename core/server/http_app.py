@@ -13,10 +13,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from jiraplug import __version__, sessions
-from jiraplug.asgi import send_json
+from jiraplug import __version__
+from jiraplug.server import sessions
+from jiraplug.server.asgi import send_json
 from jiraplug.errors import StartupError
-from jiraplug.limits import BodyDeadline, guarded_protocol
+from jiraplug.server.timeouts import BodyDeadline, guarded_protocol
 from jiraplug.settings import LOOPBACK_HOSTS, ServerSettings
 
 MCP_PATH = "/mcp"
@@ -173,7 +174,7 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
     """Run uvicorn until interrupted (SIGINT/SIGTERM stop it gracefully)."""
     import uvicorn
 
-    from jiraplug.drain import InFlight, serve_draining
+    from jiraplug.server.drain import InFlight, serve_draining
 
     app = InFlight(build_http_app(mcp, server))
     config = uvicorn.Config(
@@ -182,5 +183,5 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
         http=guarded_protocol(server.header_timeout_seconds),
         timeout_keep_alive=server.keep_alive_timeout_seconds,  # type: ignore[arg-type]  # a float works
     )
-    # In-flight calls keep their SSE stream until they finish (see jiraplug.drain).
+    # In-flight calls keep their SSE stream until they finish (see jiraplug.server.drain).
     await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS)

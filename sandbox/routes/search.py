@@ -15,7 +15,7 @@ from typing import Any
 from jiraplug.sandbox.fields import FieldSelection, parse_field_selection
 from jiraplug.sandbox.jql_eval import UNBOUNDED_MESSAGE, compile_query
 from jiraplug.sandbox.model import Issue
-from jiraplug.sandbox.routes_issue import expand_set
+from jiraplug.sandbox.routes.issue import expand_set
 from jiraplug.sandbox.web import Call, JiraError, api, json_response, not_found_uri, param_list
 from starlette.responses import Response
 from starlette.routing import Route

@@ -2,7 +2,8 @@
 
 They read the tool call in progress (:func:`jiraplug.current_call`), so a tool body stays
 short: ``jira()`` for the client, ``guard_issue(key)`` and ``scoped_jql(jql)`` to keep
-every access inside ``JIRA_PROJECTS_FILTER``, ``split_csv`` for comma-separated arguments.
+every access inside ``JIRA_PROJECTS_FILTER`` (the guards live in :mod:`jiraplug.server.projects_filter`,
+which also checks every write on its way to Jira), ``split_csv`` for comma-separated arguments.
 """
 
 from __future__ import annotations
@@ -10,52 +11,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from jiraplug.server.projects_filter import ISSUE_KEY, allowed_projects, guard_issue, guard_project
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.toolcalls import current_call
+from jiraplug.server.toolcalls import current_call
 
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient
 
-ISSUE_KEY = re.compile(r"^(?P<project>[A-Z][A-Z0-9_]*)-(?P<number>[1-9][0-9]*)$")
+__all__ = ["ISSUE_KEY", "allowed_projects", "guard_issue", "guard_project", "jira", "next_start_at", "numeric_id",
+           "scoped_jql", "split_csv", "split_order_by"]
 
 
 def jira() -> JiraClient:
     """The Jira client of the tool call being served."""
     return current_call().jira
-
-
-def allowed_projects() -> list[str]:
-    """Project keys the configuration restricts every access to (empty: no restriction)."""
-    return [key.upper() for key in current_call().runtime.settings.tools.projects_filter]
-
-
-def guard_issue(issue_key: str) -> str:
-    """Normalise an issue key and refuse keys outside ``JIRA_PROJECTS_FILTER``.
-
-    Numeric ids are refused when a filter is set, since their project cannot be checked
-    without asking Jira.
-    """
-    key = issue_key.strip().upper()
-    match = ISSUE_KEY.match(key)
-    if match is None:
-        if key.isdigit() and not allowed_projects():
-            return key
-        raise UserFacingError(f"{issue_key!r} is not an issue key; expected a key like PROJ-123")
-    projects = allowed_projects()
-    if projects and match["project"] not in projects:
-        raise UserFacingError(
-            f"issue {key} is outside the projects this server may access ({', '.join(projects)})"
-        )
-    return key
-
-
-def guard_project(project_key: str) -> str:
-    """Normalise a project key and refuse keys outside ``JIRA_PROJECTS_FILTER``."""
-    key = project_key.strip().upper()
-    projects = allowed_projects()
-    if projects and key not in projects:
-        raise UserFacingError(f"project {key} is outside the projects this server may access ({', '.join(projects)})")
-    return key
 
 
 def scoped_jql(jql: str) -> str:

@@ -14,7 +14,7 @@ from jiraplug.sandbox import ops
 from jiraplug.sandbox.issue_input import BadValue, FieldErrors, parse_rich_text
 from jiraplug.sandbox.issue_side import EMPTY_COMMENT
 from jiraplug.sandbox.model import Comment, Issue
-from jiraplug.sandbox.routes_issue import expand_set
+from jiraplug.sandbox.routes.issue import expand_set
 from jiraplug.sandbox.web import Call, JiraError, api, json_response, page_params
 from starlette.responses import Response
 from starlette.routing import Route

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jiraplug.asgi import send_json
+from jiraplug.server.asgi import send_json
 from jiraplug.jira.middleware import credential_fingerprint
 
 SESSIONS_URI = "jiraplug://sessions"
@@ -33,7 +33,7 @@ ANONYMOUS = "(no credential)"
 def caller_of(headers: dict[bytes, bytes], reads_authorization: bool) -> str:
     """Who opens a session: the fingerprint of the Jira credential the request sends.
 
-    The same header :mod:`jiraplug.credentials` reads (``X-Jira-Authorization``, or
+    The same header :mod:`jiraplug.server.callers` reads (``X-Jira-Authorization``, or
     ``Authorization`` on a server without a bearer token of its own); requests without one
     share one caller.
     """

@@ -1,0 +1,103 @@
+"""A real ``redis-server`` for the tests, on a free loopback port, with no persistence.
+
+Tests that exercise shared state (cache, rate budget, breaker across replicas) use a real
+Redis (Debian's ``redis-server``; ``.ci/run`` installs it), never a fake. Each server lives
+in a temporary directory, listens on 127.0.0.1 only, saves nothing, and can be stopped and
+started again on the same port to test outages.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """One ``redis-server`` process on 127.0.0.1; ``url`` is what jiraplug's settings take."""
+
+    def __init__(self, port: int | None = None, password: str | None = None) -> None:
+        self.port = port or _free_port()
+        self.password = password
+        self._dir = Path(tempfile.mkdtemp(prefix="jiraplug-redis-"))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        if REDIS_SERVER is None:
+            raise RuntimeError("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
+        args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                "--dir", str(self._dir), "--protected-mode", "yes", "--loglevel", "warning"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"redis-server exited: {self._process.stderr.read().decode(errors='replace')}")
+            if self.ping():
+                return self
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"redis-server did not answer on 127.0.0.1:{self.port} within {timeout} s")
+
+    def ping(self) -> bool:
+        """Whether the server answers PING (a raw RESP exchange; no client library needed)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                if self.password:
+                    sock.sendall(f"AUTH {self.password}\r\n".encode())
+                    sock.recv(64)
+                sock.sendall(b"PING\r\n")
+                return sock.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Kill the server (an outage: no shutdown save, clients see dropped connections)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+
+    def restart(self) -> RedisServer:
+        """Start again on the same port, empty (nothing was persisted)."""
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A fresh Redis for one test (it may kill and restart it)."""
+    if REDIS_SERVER is None and not __import__("os").environ.get("CI"):
+        pytest.skip("redis-server is not installed; .ci/run installs it (apt-get install -y redis-server)")
+    with RedisServer() as server:
+        yield server
