@@ -95,7 +95,9 @@ def record(commits: list[str]) -> int:
         else:
             verb = "replaced" if commit in before else "added"
             print(f"{verb}: {subject}: {summary(data)} -> {data['_path'].relative_to(ROOT)}")
-    print(f"history: {len(after)} commits on {MACHINE}; commit asv_bench/results/ to keep them")
+    measured = sum(1 for data in after.values() if " 0 of " not in summary(data))
+    print(f"history: {len(after)} commits on {MACHINE} ({measured} with measurements); "
+          "commit asv_bench/results/ to keep them")
     return 0 if all(commit in after for commit in hashes) else 1
 
 
