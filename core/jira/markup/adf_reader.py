@@ -13,9 +13,9 @@ import json
 import re
 from typing import Any
 
-from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, is_inline_only, joined, normalise
+from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, cap_depth, is_inline_only, joined, normalise
 from jiraplug.jira.markup.md_inline import InlineRenderer
-from jiraplug.jira.markup.nodes import attrs, children, escape_line_start, kind, plain_text, text_node
+from jiraplug.jira.markup.nodes import attrs, children, escape_line_start, kind, plain_text, text_node, trimmed_lines
 from jiraplug.jira.markup.schema_fit import fit
 
 PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
@@ -34,6 +34,12 @@ _LINE_START = re.compile(
 _INTERRUPTS = re.compile(r"^(?:[-+*]|1[.)])[ \t]+\S")
 _LIST_MARKER = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+#: Tables up to this many columns get every row padded to full width; wider ones only the
+#: header (a thousand one-cell rows under one wide row must not become a million cells).
+_PADDED_WIDTH = 64
+#: ADF nesting deeper than this (real documents stay far below) is read as plain text:
+#: the renderers recurse per level, and Markdown cannot nest that deep anyway.
+MAX_DEPTH = 48
 
 
 def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
@@ -53,7 +59,7 @@ def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
     if not isinstance(doc, dict):
         return ""
     nodes = children(doc) if kind(doc) == "doc" else [doc]
-    return _Blocks().render(normalise(nodes)).strip("\n")
+    return _Blocks().render(normalise(cap_depth(nodes, MAX_DEPTH))).strip("\n")
 
 
 def _parse_json(text: str) -> dict[str, Any] | None:
@@ -215,7 +221,8 @@ class _Blocks:
         width = max(1, max(len(r) for r in grid))
         lines = []
         for i, cells in enumerate(grid):
-            cells = cells + [""] * (width - len(cells))
+            if i == 0 or width <= _PADDED_WIDTH:
+                cells = cells + [""] * (width - len(cells))  # Markdown fills short rows: beyond the header, for looks only
             lines.append("| " + " | ".join(cells) + " |")
             if i == 0:
                 lines.append("|" + " --- |" * width)
@@ -259,13 +266,8 @@ def _group_inline(nodes: list[Any]) -> list[Any]:
 
 def escape_lines(text: str) -> str:
     """Make every line of a rendered paragraph start as text, and drop empty edge lines."""
-    lines = [line.strip(" \t") for line in text.split("\n")]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
     out = []
-    for line in lines:
+    for line in trimmed_lines(text):
         if not line:
             out.append("\\")  # an empty line would end the paragraph: keep the break explicit
             continue
