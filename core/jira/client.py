@@ -40,9 +40,11 @@ from jiraplug.jira.paging import (
 )
 from jiraplug.jira.transfer import BODY_LIMIT_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
+from jiraplug.tool_errors import UserFacingError
 
 __all__ = [
     "DECODED_KEY",
+    "check_text_length",
     "Deployment",
     "JiraClient",
     "OffsetPage",
@@ -143,16 +145,30 @@ class JiraClient:
 
     # ------------------------------------------------------------------ formats
 
-    def text_to_jira(self, markdown: str) -> Any:
-        """Markdown as Jira wants a rich-text body: an ADF document on Cloud, wiki markup on DC."""
+    async def text_to_jira(self, markdown: str, *, argument: str = "text") -> Any:
+        """Markdown as Jira wants a rich-text body: an ADF document on Cloud, wiki markup on DC.
+
+        ``argument`` names the tool argument in errors. Text longer than
+        ``tools.max_text_chars`` is refused; long text is converted off the event loop
+        (:func:`~jiraplug.jira.offload.off_loop`).
+        """
         from jiraplug.jira import markup
+        from jiraplug.jira.offload import INLINE_CHARS, off_loop
 
         if not isinstance(markdown, str):
             raise TypeError(f"text_to_jira expects Markdown text, got {type(markdown).__name__}")
-        return markup.markdown_to_adf(markdown) if self.is_cloud else markup.markdown_to_wiki(markdown)
+        check_text_length(markdown, argument)
+        convert = markup.markdown_to_adf if self.is_cloud else markup.markdown_to_wiki
+        if len(markdown) <= INLINE_CHARS:
+            return convert(markdown)
+        return await off_loop(convert, markdown, what=argument)
 
     def text_from_jira(self, value: Any) -> str:
-        """Markdown from a Jira rich-text value: an ADF document, wiki markup, or ``None``."""
+        """Markdown from a Jira rich-text value: an ADF document, wiki markup, or ``None``.
+
+        Synchronous: a tool reading many values renders them together off the event loop
+        (``await off_loop(render, ..., what=...)``).
+        """
         from jiraplug.jira.compact import render_text
 
         return render_text(value)
@@ -549,6 +565,25 @@ class JiraClient:
                 return OffsetPage(items, None, total)
             start = page.next_start_at
         return OffsetPage(items, start, total)
+
+
+def check_text_length(text: str, argument: str) -> None:
+    """Refuse text longer than ``tools.max_text_chars`` with an error naming ``argument``.
+
+    Jira keeps at most 32,767 characters in a text field by default; the cap is a few
+    times that, so that real text passes and a hostile megabyte is not converted at all.
+    """
+    from jiraplug.runtime import Runtime
+    from jiraplug.settings import ToolsSettings
+
+    runtime = Runtime.serving()
+    limit = runtime.settings.tools.max_text_chars if runtime else ToolsSettings().max_text_chars
+    if len(text) > limit:
+        raise UserFacingError(
+            f"{argument} is {len(text):,} characters long; the limit is {limit:,} (tools.max_text_chars). "
+            "Jira itself keeps at most 32,767 characters in a comment or description: shorten the text, "
+            "or attach it as a file"
+        )
 
 
 def path_segment(value: str) -> str:

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
+from jiraplug.jira.offload import off_loop
 from jiraplug.plugins.toolsets.projects import next_start
 from jiraplug.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
@@ -101,11 +102,12 @@ async def _sprint(sprint_id: int) -> dict[str, Any]:
     return sprint
 
 
-def _issue_page(body: dict[str, Any], start_at: int, limit: int) -> dict[str, Any]:
+async def _issue_page(body: dict[str, Any], start_at: int, limit: int) -> dict[str, Any]:
     base_url = jira().base_url
     issues = body.get("issues") or []
     with stage(RENDER):
-        out: dict[str, Any] = {"issues": [compact_issue(issue, base_url) for issue in issues]}
+        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in issues], what="the issues")
+    out: dict[str, Any] = {"issues": rendered}
     if isinstance(body.get("total"), int):
         out["total"] = body["total"]
     out["next_start_at"] = next_start(body, start_at, len(issues), limit)
@@ -145,7 +147,7 @@ async def jira_get_board_issues(
     await _guard_board(board_id)
     body = await client.request("GET", f"{client.agile}/board/{board_id}/issue", operation="board.issues",
                                 params=_issue_params(jql, fields, start_at, limit), subject=f"board {board_id}")
-    return _issue_page(body, start_at, limit)
+    return await _issue_page(body, start_at, limit)
 
 
 async def jira_list_sprints(
@@ -178,7 +180,7 @@ async def jira_get_sprint_issues(
         await _sprint(sprint_id)
     body = await client.request("GET", f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues",
                                 params=_issue_params(jql, fields, start_at, limit), subject=f"sprint {sprint_id}")
-    return _issue_page(body, start_at, limit)
+    return await _issue_page(body, start_at, limit)
 
 
 async def jira_create_sprint(

@@ -11,6 +11,7 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.fields import FieldCatalog
+from jiraplug.jira.offload import off_loop
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
@@ -50,7 +51,8 @@ async def jira_search(
         if token is None or not page.issues:
             break
     with stage(RENDER):
-        result: dict[str, Any] = {"issues": [compact_issue(issue, client.base_url) for issue in issues]}
+        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in issues], what="the issues")
+    result: dict[str, Any] = {"issues": rendered}
     if total is not None:
         result["total"] = total
     result["next_page_token"] = token
@@ -90,20 +92,28 @@ async def jira_get_issue(
     else:
         raw = await client.get_issue(key, fields=wanted or list(DEFAULT_FIELDS), expand=expands or None)
     with stage(RENDER):
-        issue = compact_issue(raw, client.base_url)
-        if comments_error is not None:
-            issue["comment_error"] = comments_error
-        elif latest is not None:
-            shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
-            if shown:
-                issue["comment"] = render_field("comment", shown)
-            total = latest.get("total")
-            if isinstance(total, int) and total > len(shown):
-                issue["comment_total"] = total  # the rest: jira_get_comments
-        elif isinstance(issue.get("comment"), list):
-            issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
-        if changelog:
-            issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
+        return await off_loop(_render_issue, raw, client.base_url, latest, comments_error, comment_limit, changelog,
+                              what=f"issue {key}")
+
+
+def _render_issue(
+    raw: dict[str, Any], base_url: str, latest: Any, comments_error: str | None, comment_limit: int, changelog: bool
+) -> dict[str, Any]:
+    """jira_get_issue's answer: the issue rendered for reading, with its latest comments."""
+    issue = compact_issue(raw, base_url)
+    if comments_error is not None:
+        issue["comment_error"] = comments_error
+    elif latest is not None:
+        shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
+        if shown:
+            issue["comment"] = render_field("comment", shown)
+        total = latest.get("total")
+        if isinstance(total, int) and total > len(shown):
+            issue["comment_total"] = total  # the rest: jira_get_comments
+    elif isinstance(issue.get("comment"), list):
+        issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
+    if changelog:
+        issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
     return issue
 
 
@@ -196,7 +206,7 @@ async def jira_update_issue(
     converted = {}
     for name, value in fields.items():
         field = catalog.find(name)
-        converted[field.id] = _guard_reference(field.id, catalog.to_jira(client, field, value), "fields")
+        converted[field.id] = _guard_reference(field.id, await catalog.to_jira(client, field, value), "fields")
     await client.request(
         "PUT", f"{client.api}/issue/{key}", operation="issue.update", json_body={"fields": converted},
         touches=(f"issue:{key}",), subject=key,
@@ -312,7 +322,7 @@ async def _create_fields(
         "issuetype": {"name": issue_type},
     }
     if description:
-        fields["description"] = client.text_to_jira(description)
+        fields["description"] = await client.text_to_jira(description, argument="description")
     if assignee:
         fields["assignee"] = client.user_ref(assignee)
     if priority:
@@ -334,7 +344,8 @@ async def _create_fields(
             if field.id in fields and field.id in REFERENCE_FIELDS:
                 raise UserFacingError(f"custom_fields cannot set {field.name!r}: use the {field.id}"
                                       f"{'_key' if field.id == 'project' else ''} argument")
-            fields[field.id] = _guard_reference(field.id, catalog.to_jira(client, field, value), "custom_fields")
+            value = await catalog.to_jira(client, field, value, argument="custom_fields")
+            fields[field.id] = _guard_reference(field.id, value, "custom_fields")
     return fields
 
 

@@ -34,12 +34,13 @@ _LINE_START = re.compile(
 _INTERRUPTS = re.compile(r"^(?:[-+*]|1[.)])[ \t]+\S")
 _LIST_MARKER = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
-#: Tables up to this many columns get every row padded to full width; wider ones only the
-#: header (a thousand one-cell rows under one wide row must not become a million cells).
-_PADDED_WIDTH = 64
-#: ADF nesting deeper than this (real documents stay far below) is read as plain text:
-#: the renderers recurse per level, and Markdown cannot nest that deep anyway.
-MAX_DEPTH = 48
+#: A table whose rows, padded to its widest one, would hold more cells than this is written
+#: one paragraph per row: a thousand one-cell rows under one wide row must not become a
+#: million cells (markdown-it also stops filling short rows after 65,536 cells).
+_MAX_TABLE_CELLS = 65_536
+#: ADF nested deeper than this is read as plain text: the renderers recurse per level, and
+#: markdown-it drops what is nested deeper than its limit of 20 levels (a list level takes 2).
+MAX_DEPTH = 16
 
 
 def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
@@ -219,10 +220,11 @@ class _Blocks:
         if not grid:
             return ""
         width = max(1, max(len(r) for r in grid))
+        if width * len(grid) > _MAX_TABLE_CELLS:
+            return "\n\n".join(escape_lines(" | ".join(cell for cell in cells if cell)) for cells in grid)
         lines = []
         for i, cells in enumerate(grid):
-            if i == 0 or width <= _PADDED_WIDTH:
-                cells = cells + [""] * (width - len(cells))  # Markdown fills short rows: beyond the header, for looks only
+            cells = cells + [""] * (width - len(cells))
             lines.append("| " + " | ".join(cells) + " |")
             if i == 0:
                 lines.append("|" + " --- |" * width)

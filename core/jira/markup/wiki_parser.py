@@ -20,7 +20,8 @@ from jiraplug.jira.markup.nodes import Node, merge_text, safe_href, text_node, t
 
 #: Wiki macro to ADF panel type, by colour.
 PANEL_TYPES = {"info": "info", "note": "warning", "warning": "error", "tip": "success"}
-_MACRO = re.compile(r"^\s*\{(code|noformat|quote|panel|info|note|warning|tip)(?::([^}]*))?\}")
+_MACRO = re.compile(r"\s*\{(code|noformat|quote|panel|info|note|warning|tip)(?::([^}]*))?\}")  # at a given position
+_NONBLANK = re.compile(r"\S")
 _HEADING = re.compile(r"^\s*h([1-6])\.\s?(.*)$")
 _BQ = re.compile(r"^\s*bq\.\s?(.*)$")
 _RULE = re.compile(r"^\s*-{4,}\s*$")
@@ -57,6 +58,7 @@ def _parse_blocks(lines: list[str]) -> list[Node]:
     para: list[str] = []
     unclosed: dict[str, int] = {}  # macro closer -> a line from which on it is known absent
     i = 0
+    offset = 0  # where line i starts: after a macro closed on it, what follows is the next "line"
 
     def flush() -> None:
         if para:
@@ -65,18 +67,21 @@ def _parse_blocks(lines: list[str]) -> list[Node]:
 
     while i < len(lines):
         line = lines[i]
-        if not line.strip():
+        if not offset and not line.strip():
             flush()
             i += 1
             continue
-        macro = _MACRO.match(line)
+        macro = _MACRO.match(line, offset)
         if macro:
             found = _macro_block(lines, i, macro, unclosed)
             if found is not None:
                 flush()
-                node, i = found
+                node, i, offset = found
                 blocks.append(node)
                 continue
+        if offset:  # sliced once, when no macro follows: "{code}{code}..." is not recopied per macro
+            line = lines[i] = line[offset:]  # the block scans below read lines[i]
+            offset = 0
         if (m := _HEADING.match(line)) is not None:
             flush()
             blocks.append({"type": "heading", "attrs": {"level": int(m.group(1))}, "content": parse_inline(m.group(2))})
@@ -111,32 +116,31 @@ def _parse_blocks(lines: list[str]) -> list[Node]:
 
 def _macro_block(
     lines: list[str], start: int, opener: re.Match[str], unclosed: dict[str, int]
-) -> tuple[Node, int] | None:
-    """A ``{macro}...{macro}`` block starting on line ``start``; ``None`` if never closed.
+) -> tuple[Node, int, int] | None:
+    """A ``{macro}...{macro}`` block opening on line ``start``; ``None`` if never closed.
 
-    ``unclosed`` remembers closers found absent, so that a page of unclosed openers is
-    read once, not once per opener.
+    Returns the node, and the line and offset where parsing resumes. ``unclosed``
+    remembers closers found absent, so that a page of unclosed openers is read once, not
+    once per opener.
     """
     name, params = opener.group(1), opener.group(2) or ""
     closer = "{" + name + "}"
     if unclosed.get(closer, len(lines)) <= start:
         return None
-    first = lines[start][opener.end() :]
     body: list[str] = []
     for j in range(start, len(lines)):
-        segment = first if j == start else lines[j]
-        at = segment.find(closer)
+        line = lines[j]
+        begin = opener.end() if j == start else 0
+        at = line.find(closer, begin)
         if at < 0:
-            body.append(segment)
+            body.append(line[begin:])
             continue
-        body.append(segment[:at])
-        rest = segment[at + len(closer) :]
-        if rest.strip():  # text after the closing tag: parse it as the next line
-            lines[j] = rest
-            next_line = j
-        else:
-            next_line = j + 1
-        return _macro_node(name, params, body), next_line
+        body.append(line[begin:at])
+        after = at + len(closer)
+        node = _macro_node(name, params, body)
+        if _NONBLANK.search(line, after):  # text after the closing tag: parse it as the next line
+            return node, j, after
+        return node, j + 1, 0
     unclosed[closer] = start
     return None
 
