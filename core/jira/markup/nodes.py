@@ -9,7 +9,7 @@ documents come from Jira, third-party apps and older editors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -122,34 +122,34 @@ def tidy_edges(
     trailing edges backward) reach the same result as stripping until nothing changes,
     in linear time: a run of blank lines cannot make the work quadratic.
     """
-    forward: list[T] = []
-    for item in items:
-        if is_break(item):
-            if forward:  # a break at the start goes
-                forward.append(item)
-            continue
-        text = text_of(item)
-        if text is not None:
-            stripped = text.lstrip() if not forward else text.lstrip(" \t") if is_break(forward[-1]) else text
-            if not stripped:
-                continue
-            item = with_text(item, stripped) if stripped != text else item
-        forward.append(item)
-    backward: list[T] = []
-    for item in reversed(forward):
-        if is_break(item):
-            if backward:  # a break at the end goes
-                backward.append(item)
-            continue
-        text = text_of(item)
-        if text is not None:
-            stripped = text.rstrip() if not backward else text.rstrip(" \t") if is_break(backward[-1]) else text
-            if not stripped:
-                continue
-            item = with_text(item, stripped) if stripped != text else item
-        backward.append(item)
+    forward = _tidy_start(items, is_break, text_of, with_text, str.lstrip)
+    backward = _tidy_start(reversed(forward), is_break, text_of, with_text, str.rstrip)
     backward.reverse()
     return backward
+
+
+def _tidy_start(
+    items: Iterable[T],
+    is_break: Callable[[T], bool],
+    text_of: Callable[[T], str | None],
+    with_text: Callable[[T, str], T],
+    strip: Callable[..., str],
+) -> list[T]:
+    """One pass of :func:`tidy_edges` over the start of every line (``strip`` the side)."""
+    out: list[T] = []
+    for item in items:
+        if is_break(item):
+            if out:  # a break at the edge goes
+                out.append(item)
+            continue
+        text = text_of(item)
+        if text is not None:
+            stripped = strip(text) if not out else strip(text, " \t") if is_break(out[-1]) else text
+            if not stripped:
+                continue
+            item = with_text(item, stripped) if stripped != text else item
+        out.append(item)
+    return out
 
 
 def trimmed_lines(text: str) -> list[str]:
