@@ -23,6 +23,7 @@ from mcp.shared.subscriptions import ResourceUpdated
 from jiraplug import telemetry
 from jiraplug.clock import SYSTEM_CLOCK, Clock
 from jiraplug.jira.http_options import HttpClientOptions
+from jiraplug.jira.offload import OffloadLimits
 from jiraplug.server.callers import RequestCredentials, normalise_site
 from jiraplug.errors import ConfigError
 from jiraplug.jira.auth import JiraAuth, auth_from_settings
@@ -110,6 +111,7 @@ class Runtime:
             # The projects filter is outermost and no plugin's: it sees every write before anything else.
             middlewares=[(MIDDLEWARE_NAME, request_guard(self)), *self.plugins.jira_request_middlewares(self)],
             on_plugin_error=self.plugins.report_error,
+            text_limits=OffloadLimits.from_settings(self.settings.tools),
         )
 
     def jira_for(self, credentials: RequestCredentials) -> JiraClient:

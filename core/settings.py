@@ -243,6 +243,13 @@ class ToolsSettings(StrictModel):
     )
     max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest attachment moved")
     upload_dir: Path | None = Field(default=None, description="Only local files under this folder may be uploaded")
+    max_text_chars: int = Field(
+        default=131_072, gt=0, description="Longest Markdown text argument (a comment, a description...) accepted"
+    )
+    markup_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Time limit for converting rich text (Markdown <-> ADF or wiki markup)"
+    )
+    markup_workers: int = Field(default=2, ge=1, le=64, description="Long rich-text conversions running at once")
 
 
 CORE_TABLES: dict[str, type[StrictModel]] = {"jira": JiraSettings, "server": ServerSettings, "tools": ToolsSettings}

@@ -402,11 +402,13 @@ def from_adf(document: dict[str, Any]) -> Doc:
     return Doc(tuple(_adf_blocks(document.get("content"))), adf=copy.deepcopy(document))
 
 
+# No span reaches past the next opener ("{{", "["): a line of unclosed openers would
+# otherwise be rescanned from each one (quadratic).
 _WIKI_INLINE = re.compile(
-    r"\{\{(?P<code>.+?)\}\}"
-    r"|\[~(?P<mention>[^\]]+)\]"
-    r"|\[(?P<label>[^|\]]+)\|(?P<href>[^\]]+)\]"
-    r"|\[(?P<url>https?://[^\]]+)\]"
+    r"\{\{(?P<code>(?:(?!\{\{).)+?)\}\}"
+    r"|\[~(?P<mention>[^\[\]]+)\]"
+    r"|\[(?P<label>[^|\[\]]+)\|(?P<href>[^\[\]]+)\]"
+    r"|\[(?P<url>https?://[^\[\]]+)\]"
     r"|(?<![\w*])\*(?P<strong>[^*\s](?:[^*]*[^*\s])?)\*(?![\w*])"
     r"|(?<![\w_])_(?P<em>[^_\s](?:[^_]*[^_\s])?)_(?![\w_])"
 )

@@ -27,6 +27,7 @@ from jiraplug.chain import ReportError
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
+from jiraplug.jira.offload import OffloadLimits
 from jiraplug.jira.middleware import (
     EXTENSION_KEY,
     Attempt,
@@ -51,9 +52,11 @@ from jiraplug.jira.paging import (
 from jiraplug.jira.redirects import RedirectPolicy
 from jiraplug.jira.transfer import BODY_LIMIT_KEY, REDIRECT_POLICY_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
+from jiraplug.tool_errors import UserFacingError
 
 __all__ = [
     "DECODED_KEY",
+    "check_text_length",
     "Deployment",
     "JiraClient",
     "OffsetPage",
@@ -92,11 +95,14 @@ class JiraClient:
         auth: JiraAuth,
         middlewares: Sequence[tuple[str, JiraMiddleware]] = (),
         on_plugin_error: ReportError | None = None,
+        text_limits: OffloadLimits = OffloadLimits(),
     ) -> None:
         self._http = http
         self.base_url = base_url.rstrip("/")
         self.api_base = (auth.api_base or self.base_url).rstrip("/")
         self.auth = auth
+        self.text_limits = text_limits
+        """Text length cap and conversion workers/time limit (the ``[tools]`` settings)."""
         self.redirects = RedirectPolicy.for_site(self.base_url, self.api_base)
         """Where downloads may be redirected: this site, or Atlassian's media hosts at public addresses."""
         # OAuth 2.0 access tokens exist on Cloud only.
@@ -156,16 +162,30 @@ class JiraClient:
 
     # ------------------------------------------------------------------ formats
 
-    def text_to_jira(self, markdown: str) -> Any:
-        """Markdown as Jira wants a rich-text body: an ADF document on Cloud, wiki markup on DC."""
+    async def text_to_jira(self, markdown: str, *, argument: str = "text") -> Any:
+        """Markdown as Jira wants a rich-text body: an ADF document on Cloud, wiki markup on DC.
+
+        ``argument`` names the tool argument in errors. Text longer than
+        ``tools.max_text_chars`` is refused; long text is converted off the event loop
+        (:func:`~jiraplug.jira.offload.off_loop`).
+        """
         from jiraplug.jira import markup
+        from jiraplug.jira.offload import INLINE_CHARS, off_loop
 
         if not isinstance(markdown, str):
             raise TypeError(f"text_to_jira expects Markdown text, got {type(markdown).__name__}")
-        return markup.markdown_to_adf(markdown) if self.is_cloud else markup.markdown_to_wiki(markdown)
+        check_text_length(markdown, argument, self.text_limits.max_text_chars)
+        convert = markup.markdown_to_adf if self.is_cloud else markup.markdown_to_wiki
+        if len(markdown) <= INLINE_CHARS:
+            return convert(markdown)
+        return await off_loop(convert, markdown, what=argument, limits=self.text_limits)
 
     def text_from_jira(self, value: Any) -> str:
-        """Markdown from a Jira rich-text value: an ADF document, wiki markup, or ``None``."""
+        """Markdown from a Jira rich-text value: an ADF document, wiki markup, or ``None``.
+
+        Synchronous: a tool reading many values renders them together off the event loop
+        (``await off_loop(render, ..., what=...)``).
+        """
         from jiraplug.jira.compact import render_text
 
         return render_text(value)
@@ -574,6 +594,20 @@ class JiraClient:
                 return OffsetPage(items, None, total)
             start = page.next_start_at
         return OffsetPage(items, start, total)
+
+
+def check_text_length(text: str, argument: str, limit: int) -> None:
+    """Refuse text longer than ``limit`` (``tools.max_text_chars``) with an error naming ``argument``.
+
+    Jira keeps at most 32,767 characters in a text field by default; the cap is a few
+    times that, so that real text passes and a hostile megabyte is not converted at all.
+    """
+    if len(text) > limit:
+        raise UserFacingError(
+            f"{argument} is {len(text):,} characters long; the limit is {limit:,} (tools.max_text_chars). "
+            "Jira itself keeps at most 32,767 characters in a comment or description: shorten the text, "
+            "or attach it as a file"
+        )
 
 
 def path_segment(value: str) -> str:

@@ -82,16 +82,19 @@ class FieldCatalog:
         field = self._by_id.get(field_id)
         return field.name if field else field_id
 
-    def to_jira(self, jira: JiraClient, field: FieldInfo, value: Any) -> Any:
-        """Convert a plain value into the shape Jira expects for ``field``."""
+    async def to_jira(self, jira: JiraClient, field: FieldInfo, value: Any, *, argument: str = "fields") -> Any:
+        """Convert a plain value into the shape Jira expects for ``field``.
+
+        ``argument`` names the tool argument the value came from, in errors.
+        """
         if value is None:
             return None
         if field.type == "array":
             values = value if isinstance(value, list) else [value]
-            return [self._item(jira, field, field.items, item) for item in values]
-        return self._item(jira, field, field.type, value)
+            return [await self._item(jira, field, field.items, item, argument) for item in values]
+        return await self._item(jira, field, field.type, value, argument)
 
-    def _item(self, jira: JiraClient, field: FieldInfo, kind: str | None, value: Any) -> Any:
+    async def _item(self, jira: JiraClient, field: FieldInfo, kind: str | None, value: Any, argument: str) -> Any:
         if isinstance(value, dict):
             return value  # already in Jira's shape
         if kind == "user":
@@ -108,5 +111,5 @@ class FieldCatalog:
             except ValueError:
                 raise UserFacingError(f"field {field.name!r} needs a number, not {value!r}") from None
         if (kind == "string" and field.id in ("description", "environment")) or kind == "doc":
-            return jira.text_to_jira(str(value))
+            return await jira.text_to_jira(str(value), argument=f"{argument}[{field.name!r}]")
         return value

@@ -9,8 +9,10 @@ which also checks every write on its way to Jira), ``split_csv`` for comma-separ
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
+from jiraplug.jira import offload
 from jiraplug.server.projects_filter import ISSUE_KEY, allowed_projects, guard_issue, guard_project
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.toolcalls import current_call
@@ -18,13 +20,23 @@ from jiraplug.server.toolcalls import current_call
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient
 
-__all__ = ["ISSUE_KEY", "allowed_projects", "guard_issue", "guard_project", "jira", "next_start_at", "numeric_id",
+T = TypeVar("T")
+
+__all__ = ["ISSUE_KEY", "allowed_projects", "guard_issue", "guard_project", "jira", "next_start_at", "numeric_id", "off_loop",
            "scoped_jql", "split_csv", "split_order_by"]
 
 
 def jira() -> JiraClient:
     """The Jira client of the tool call being served."""
     return current_call().jira
+
+
+async def off_loop(func: Callable[..., T], *args: object, what: str) -> T:
+    """``func(*args)`` off the event loop, within the current Jira client's text limits.
+
+    For rendering many or large rich-text values (see :func:`jiraplug.jira.offload.off_loop`).
+    """
+    return await offload.off_loop(func, *args, what=what, limits=jira().text_limits)
 
 
 def scoped_jql(jql: str) -> str:

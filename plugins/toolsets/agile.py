@@ -19,7 +19,7 @@ from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.projects_filter import guard_board, guard_sprint
-from jiraplug.server.toolkit import allowed_projects, guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.toolkit import allowed_projects, guard_issue, guard_project, jira, off_loop, scoped_jql, split_csv
 
 BoardId = Annotated[int, Field(ge=1, description="Board id, from jira_list_boards")]
 SprintId = Annotated[int, Field(ge=1, description="Sprint id, from jira_list_sprints")]
@@ -82,11 +82,12 @@ async def _sprint(sprint_id: int) -> dict[str, Any]:
     return sprint
 
 
-def _issue_page(body: dict[str, Any], start_at: int, limit: int) -> dict[str, Any]:
+async def _issue_page(body: dict[str, Any], start_at: int, limit: int) -> dict[str, Any]:
     base_url = jira().base_url
     issues = body.get("issues") or []
     with stage(RENDER):
-        out: dict[str, Any] = {"issues": [compact_issue(issue, base_url) for issue in issues]}
+        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in issues], what="the issues")
+    out: dict[str, Any] = {"issues": rendered}
     if isinstance(body.get("total"), int):
         out["total"] = body["total"]
     out["next_start_at"] = next_start(body, start_at, len(issues), limit)
@@ -126,7 +127,7 @@ async def jira_get_board_issues(
     await guard_board(board_id)
     body = await client.request("GET", f"{client.agile}/board/{board_id}/issue", operation="board.issues",
                                 params=_issue_params(jql, fields, start_at, limit), subject=f"board {board_id}")
-    return _issue_page(body, start_at, limit)
+    return await _issue_page(body, start_at, limit)
 
 
 async def jira_list_sprints(
@@ -159,7 +160,7 @@ async def jira_get_sprint_issues(
         await _sprint(sprint_id)
     body = await client.request("GET", f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues",
                                 params=_issue_params(jql, fields, start_at, limit), subject=f"sprint {sprint_id}")
-    return _issue_page(body, start_at, limit)
+    return await _issue_page(body, start_at, limit)
 
 
 async def jira_create_sprint(

@@ -9,7 +9,7 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
-from jiraplug.server.toolkit import jira
+from jiraplug.server.toolkit import jira, off_loop
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments)")]
@@ -35,19 +35,19 @@ async def jira_get_comments(
 ) -> dict[str, Any]:
     """Comments of an issue, paged."""
     page = await COMMENTS.page(issue_key, start_at, limit, orderBy="-created" if newest_first else "created")
-    return {**page, "comments": [_comment(c) for c in page["comments"]]}
+    return {**page, "comments": await off_loop(lambda: [_comment(c) for c in page["comments"]], what="the comments")}
 
 
 async def jira_add_comment(issue_key: Key, body: Body) -> dict[str, Any]:
     """Add a comment to an issue."""
-    key, created = await COMMENTS.add(issue_key, {"body": jira().text_to_jira(body)})
-    return {"issue": key, **_comment(created)}
+    key, created = await COMMENTS.add(issue_key, {"body": await jira().text_to_jira(body, argument="body")})
+    return {"issue": key, **await off_loop(_comment, created, what="the comment")}
 
 
 async def jira_edit_comment(issue_key: Key, comment_id: CommentId, body: Body) -> dict[str, Any]:
     """Replace the text of a comment."""
-    key, updated = await COMMENTS.update(issue_key, comment_id, {"body": jira().text_to_jira(body)})
-    return {"issue": key, **_comment(updated)}
+    key, updated = await COMMENTS.update(issue_key, comment_id, {"body": await jira().text_to_jira(body, argument="body")})
+    return {"issue": key, **await off_loop(_comment, updated, what="the comment")}
 
 
 async def jira_delete_comment(issue_key: Key, comment_id: CommentId) -> dict[str, Any]:

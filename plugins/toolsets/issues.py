@@ -15,7 +15,7 @@ from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.toolkit import guard_issue, guard_project, jira, scoped_jql, split_csv
+from jiraplug.server.toolkit import guard_issue, guard_project, jira, off_loop, scoped_jql, split_csv
 
 PAGE_SIZE = 100  # Jira's usual cap on issues per search page with fields
 MAX_SEARCH = 1000
@@ -50,7 +50,8 @@ async def jira_search(
         if token is None or not page.issues:
             break
     with stage(RENDER):
-        result: dict[str, Any] = {"issues": [compact_issue(issue, client.base_url) for issue in issues]}
+        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in issues], what="the issues")
+    result: dict[str, Any] = {"issues": rendered}
     if total is not None:
         result["total"] = total
     result["next_page_token"] = token
@@ -90,20 +91,28 @@ async def jira_get_issue(
     else:
         raw = await client.get_issue(key, fields=wanted or list(DEFAULT_FIELDS), expand=expands or None)
     with stage(RENDER):
-        issue = compact_issue(raw, client.base_url)
-        if comments_error is not None:
-            issue["comment_error"] = comments_error
-        elif latest is not None:
-            shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
-            if shown:
-                issue["comment"] = render_field("comment", shown)
-            total = latest.get("total")
-            if isinstance(total, int) and total > len(shown):
-                issue["comment_total"] = total  # the rest: jira_get_comments
-        elif isinstance(issue.get("comment"), list):
-            issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
-        if changelog:
-            issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
+        return await off_loop(_render_issue, raw, client.base_url, latest, comments_error, comment_limit, changelog,
+                              what=f"issue {key}")
+
+
+def _render_issue(
+    raw: dict[str, Any], base_url: str, latest: Any, comments_error: str | None, comment_limit: int, changelog: bool
+) -> dict[str, Any]:
+    """jira_get_issue's answer: the issue rendered for reading, with its latest comments."""
+    issue = compact_issue(raw, base_url)
+    if comments_error is not None:
+        issue["comment_error"] = comments_error
+    elif latest is not None:
+        shown = list(reversed(latest.get("comments") or []))  # oldest first, as Jira embeds them
+        if shown:
+            issue["comment"] = render_field("comment", shown)
+        total = latest.get("total")
+        if isinstance(total, int) and total > len(shown):
+            issue["comment_total"] = total  # the rest: jira_get_comments
+    elif isinstance(issue.get("comment"), list):
+        issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
+    if changelog:
+        issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
     return issue
 
 
@@ -196,7 +205,7 @@ async def jira_update_issue(
     converted = {}
     for name, value in fields.items():
         field = catalog.find(name)
-        converted[field.id] = catalog.to_jira(client, field, value)
+        converted[field.id] = await catalog.to_jira(client, field, value)
     await client.request(
         "PUT", f"{client.api}/issue/{key}", operation="issue.update", json_body={"fields": converted},
         touches=(f"issue:{key}",), subject=key,
@@ -312,7 +321,7 @@ async def _create_fields(
         "issuetype": {"name": issue_type},
     }
     if description:
-        fields["description"] = client.text_to_jira(description)
+        fields["description"] = await client.text_to_jira(description, argument="description")
     if assignee:
         fields["assignee"] = client.user_ref(assignee)
     if priority:
@@ -334,7 +343,7 @@ async def _create_fields(
             if field.id in fields and field.id in REFERENCE_FIELDS:
                 raise UserFacingError(f"custom_fields cannot set {field.name!r}: use the {field.id}"
                                       f"{'_key' if field.id == 'project' else ''} argument")
-            fields[field.id] = catalog.to_jira(client, field, value)
+            fields[field.id] = await catalog.to_jira(client, field, value, argument="custom_fields")
     return fields
 
 

@@ -66,7 +66,7 @@ async def jira_create_issue_link(
     body: dict[str, Any] = {"type": {"id": kind["id"]}, "outwardIssue": {"key": source},
                             "inwardIssue": {"key": target}}
     if comment:
-        body["comment"] = {"body": client.text_to_jira(comment)}
+        body["comment"] = {"body": await client.text_to_jira(comment, argument="comment")}
     await client.request(
         "POST", f"{client.api}/issueLink", operation="issueLink.create", json_body=body,
         touches=(f"issue:{source}", f"issue:{target}"), subject=f"{source} -> {target}",

@@ -56,10 +56,10 @@ async def jira_transition_issue(
     body: dict[str, Any] = {"transition": {"id": str(chosen["id"])}}
     if fields:
         catalog = await FieldCatalog.of(client)
-        body["fields"] = {catalog.find(name).id: catalog.to_jira(client, catalog.find(name), value)
+        body["fields"] = {catalog.find(name).id: await catalog.to_jira(client, catalog.find(name), value)
                           for name, value in fields.items()}
     if comment:
-        body["update"] = {"comment": [{"add": {"body": client.text_to_jira(comment)}}]}
+        body["update"] = {"comment": [{"add": {"body": await client.text_to_jira(comment, argument="comment")}}]}
     await client.request(
         "POST", f"{client.api}/issue/{key}/transitions", operation="transition.do", json_body=body,
         touches=(f"issue:{key}",), subject=key,

@@ -12,7 +12,7 @@ from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.plugins.toolsets.issue_items import WORKLOGS
-from jiraplug.server.toolkit import jira
+from jiraplug.server.toolkit import jira, off_loop
 
 Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 WorklogId = Annotated[str, Field(description="Worklog id (from jira_get_worklogs)")]
@@ -55,14 +55,14 @@ def _worklog(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _body(time_spent: str | None, started: str | None, comment: str | None) -> dict[str, Any]:
+async def _body(time_spent: str | None, started: str | None, comment: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if time_spent is not None:
         body["timeSpent"] = _duration(time_spent)
     if started is not None:
         body["started"] = _started(started)
     if comment is not None:
-        body["comment"] = jira().text_to_jira(comment)
+        body["comment"] = await jira().text_to_jira(comment, argument="comment")
     return body
 
 
@@ -71,7 +71,7 @@ async def jira_get_worklogs(
 ) -> dict[str, Any]:
     """Work logged on an issue, paged."""
     page = await WORKLOGS.page(issue_key, start_at, limit)
-    return {**page, "worklogs": [_worklog(w) for w in page["worklogs"]]}
+    return {**page, "worklogs": await off_loop(lambda: [_worklog(w) for w in page["worklogs"]], what="the worklogs")}
 
 
 async def jira_add_worklog(
@@ -79,10 +79,10 @@ async def jira_add_worklog(
     comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Log work on an issue."""
-    body = _body(time_spent, started, comment)
+    body = await _body(time_spent, started, comment)
     body.setdefault("started", _started(dt.datetime.now(dt.UTC).isoformat()))
     key, created = await WORKLOGS.add(issue_key, body)
-    return {"issue": key, **_worklog(created)}
+    return {"issue": key, **await off_loop(_worklog, created, what="the worklog")}
 
 
 async def jira_update_worklog(
@@ -90,11 +90,11 @@ async def jira_update_worklog(
     started: Started = None, comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Change a worklog's time, start or comment."""
-    body = _body(time_spent, started, comment)
+    body = await _body(time_spent, started, comment)
     if not body:
         raise UserFacingError("nothing to change: give time_spent, started or comment")
     key, updated = await WORKLOGS.update(issue_key, worklog_id, body)
-    return {"issue": key, **_worklog(updated)}
+    return {"issue": key, **await off_loop(_worklog, updated, what="the worklog")}
 
 
 async def jira_delete_worklog(issue_key: Key, worklog_id: WorklogId) -> dict[str, Any]:

@@ -58,7 +58,7 @@ async def test_format_helpers_follow_the_deployment(flavour: str, cloud_sandbox:
     sandbox = sandbox_of(flavour, cloud_sandbox, dc_sandbox)
     markdown = "## Plan\n\n- **fix** the `parser`\n- see [docs](https://example.com)\n\n```python\nx = 1\n```"
     async with direct_client(sandbox) as jira:
-        body = jira.text_to_jira(markdown)
+        body = await jira.text_to_jira(markdown)
         assert jira.agile == "/rest/agile/1.0"
         if flavour == "cloud":
             assert body["type"] == "doc" and not list(adf_validator().iter_errors(body))

@@ -92,7 +92,7 @@ async def test_the_clients_requests_pass_the_specs(writable: SandboxServer) -> N
                             limit=5, page_size=2)
         await jira.paginate(f"{jira.api}/issue/PLAT-2/worklog", operation="worklog.list", items_key="worklogs",
                             limit=5)
-        body = jira.text_to_jira("A **comment** with `code`, a [link](https://example.com) and\n\n- a\n- list")
+        body = await jira.text_to_jira("A **comment** with `code`, a [link](https://example.com) and\n\n- a\n- list")
         await jira.request("POST", f"{jira.api}/issue/PLAT-2/comment", operation="comment.add",
                            json_body={"body": body}, touches=("issue:PLAT-2",))
         await jira.upload(f"{jira.api}/issue/PLAT-2/attachments", "trace.txt", b"trace", operation="attachment.upload")

@@ -61,6 +61,21 @@ def normalise(nodes: list[Any]) -> list[Any]:
     return out
 
 
+def cap_depth(nodes: list[Any], limit: int) -> list[Any]:
+    """``nodes`` with every node ``limit`` levels down that still has content replaced by a
+    paragraph holding its text (line breaks kept), so that no renderer recurses deeper."""
+    out: list[Any] = []
+    for node in nodes:
+        content = children(node)
+        if not content:
+            out.append(node)
+        elif limit <= 1:
+            out.append(_para(text_node(plain_text(node) or "")))
+        else:
+            out.append({**node, "content": cap_depth(content, limit - 1)})
+    return out
+
+
 def _normalise_child(node: Any) -> Any:
     """A list item, table row or cell with its block content normalised."""
     k = kind(node)

@@ -13,9 +13,9 @@ import json
 import re
 from typing import Any
 
-from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, is_inline_only, joined, normalise
+from jiraplug.jira.markup.adf_normalise import INLINE_TYPES, LIST_TYPES, cap_depth, is_inline_only, joined, normalise
 from jiraplug.jira.markup.md_inline import InlineRenderer
-from jiraplug.jira.markup.nodes import attrs, children, escape_line_start, kind, plain_text, text_node
+from jiraplug.jira.markup.nodes import attrs, children, escape_line_start, kind, plain_text, text_node, trimmed_lines
 from jiraplug.jira.markup.schema_fit import fit
 
 PANEL_MARKERS = {"info": "INFO", "note": "NOTE", "tip": "TIP", "warning": "WARNING", "error": "ERROR", "success": "SUCCESS"}
@@ -34,6 +34,13 @@ _LINE_START = re.compile(
 _INTERRUPTS = re.compile(r"^(?:[-+*]|1[.)])[ \t]+\S")
 _LIST_MARKER = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING_TAIL = re.compile(r"(^|[ \t])(#+)[ \t]*$")
+#: A table whose rows, padded to its widest one, would hold more cells than this is written
+#: one paragraph per row: a thousand one-cell rows under one wide row must not become a
+#: million cells (markdown-it also stops filling short rows after 65,536 cells).
+_MAX_TABLE_CELLS = 65_536
+#: ADF nested deeper than this is read as plain text: the renderers recurse per level, and
+#: markdown-it drops what is nested deeper than its limit of 20 levels (a list level takes 2).
+MAX_DEPTH = 16
 
 
 def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
@@ -53,7 +60,7 @@ def adf_to_markdown(doc: dict[str, Any] | str | None) -> str:
     if not isinstance(doc, dict):
         return ""
     nodes = children(doc) if kind(doc) == "doc" else [doc]
-    return _Blocks().render(normalise(nodes)).strip("\n")
+    return _Blocks().render(normalise(cap_depth(nodes, MAX_DEPTH))).strip("\n")
 
 
 def _parse_json(text: str) -> dict[str, Any] | None:
@@ -213,6 +220,8 @@ class _Blocks:
         if not grid:
             return ""
         width = max(1, max(len(r) for r in grid))
+        if width * len(grid) > _MAX_TABLE_CELLS:
+            return "\n\n".join(escape_lines(" | ".join(cell for cell in cells if cell)) for cells in grid)
         lines = []
         for i, cells in enumerate(grid):
             cells = cells + [""] * (width - len(cells))
@@ -259,13 +268,8 @@ def _group_inline(nodes: list[Any]) -> list[Any]:
 
 def escape_lines(text: str) -> str:
     """Make every line of a rendered paragraph start as text, and drop empty edge lines."""
-    lines = [line.strip(" \t") for line in text.split("\n")]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
     out = []
-    for line in lines:
+    for line in trimmed_lines(text):
         if not line:
             out.append("\\")  # an empty line would end the paragraph: keep the break explicit
             continue

@@ -14,10 +14,10 @@ show it. Every document produced validates against the ADF JSON schema.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from markdown_it.token import Token
-from markdown_it.tree import SyntaxTreeNode
 
 from jiraplug.jira.markup.md_parser import autolink, markdown_parser
 from jiraplug.jira.markup.nodes import Node, merge_text, safe_href, text_node, tidy_lines
@@ -53,35 +53,70 @@ def convert(markdown: str | None, *, usernames: bool) -> dict[str, Any]:
         markdown = ""
     if not isinstance(markdown, str):
         raise TypeError(f"markdown must be a str, got {type(markdown).__name__}")
-    tree = SyntaxTreeNode(markdown_parser().parse(markdown))
-    return {"type": "doc", "version": 1, "content": _Blocks(usernames).convert(tree.children)}
+    tree = block_tree(markdown_parser().parse(markdown))
+    return {"type": "doc", "version": 1, "content": _Blocks(usernames).convert(tree)}
+
+
+@dataclass(slots=True)
+class BlockNode:
+    """A block of markdown-it's token stream: its opening (or only) token and its children.
+
+    Inline tokens stay flat (``token.children``). markdown-it's own ``SyntaxTreeNode``
+    also nests those, recursively, one level per emphasis: ``"*" * 2000`` would exhaust
+    the stack. Block nesting is bounded by the parser's ``maxNesting``.
+    """
+
+    token: Token
+    children: list[BlockNode] = field(default_factory=list)
+
+    @property
+    def type(self) -> str:
+        """``paragraph``, ``bullet_list``, ``fence``, ``inline``... (``_open`` dropped)."""
+        return self.token.type.removesuffix("_open")
+
+
+def block_tree(tokens: list[Token]) -> list[BlockNode]:
+    """Nest markdown-it's flat block tokens by their open/close pairs."""
+    root: list[BlockNode] = []
+    stack: list[list[BlockNode]] = [root]
+    for token in tokens:
+        if token.nesting < 0:
+            if len(stack) > 1:
+                stack.pop()
+            continue
+        node = BlockNode(token)
+        stack[-1].append(node)
+        if token.nesting > 0:
+            stack.append(node.children)
+    return root
 
 
 class _Blocks:
     def __init__(self, usernames: bool) -> None:
         self.inline = _Inline(usernames)
 
-    def convert(self, nodes: list[SyntaxTreeNode]) -> list[Node]:
+    def convert(self, nodes: list[BlockNode]) -> list[Node]:
         out: list[Node] = []
         for node in nodes:
             out.extend(self.block(node))
         return out
 
-    def block(self, node: SyntaxTreeNode) -> list[Node]:
+    def block(self, node: BlockNode) -> list[Node]:
         t = node.type
+        token = node.token
         if t == "paragraph":
             content = self._inline(node)
             return [{"type": "paragraph", "content": content}] if content else []
         if t == "heading":
-            level = int(node.tag[1]) if node.tag[1:].isdigit() else 1
+            level = int(token.tag[1]) if token.tag[1:].isdigit() else 1
             return [{"type": "heading", "attrs": {"level": level}, "content": self._inline(node)}]
         if t in ("fence", "code_block"):
-            return [_code_block(node.content, node.info if t == "fence" else "")]
+            return [_code_block(token.content, token.info if t == "fence" else "")]
         if t in ("bullet_list", "ordered_list"):
             return [self._list(node)]
         if t == "blockquote":
             content = self.convert(node.children)
-            panel = (node.meta or {}).get("panel")
+            panel = (token.meta or {}).get("panel")
             if panel:
                 return [{"type": "panel", "attrs": {"panelType": panel}, "content": fit(content, "panel")}]
             return [{"type": "blockquote", "content": fit(content, "blockquote")}]
@@ -90,23 +125,23 @@ class _Blocks:
         if t == "table":
             return [self._table(node)]
         if t == "html_block":
-            return [_literal_paragraph(node.content)]
+            return [_literal_paragraph(token.content)]
         # Anything else a plugin may add: keep its text rather than lose it.
-        return self.convert(node.children) if node.children else [_literal_paragraph(node.content)]
+        return self.convert(node.children) if node.children else [_literal_paragraph(token.content)]
 
-    def _inline(self, node: SyntaxTreeNode) -> list[Node]:
+    def _inline(self, node: BlockNode) -> list[Node]:
         inline = node.children[0] if node.children else None
-        tokens = inline.token.children if inline is not None and inline.token is not None else None
+        tokens = inline.token.children if inline is not None else None
         return self.inline.convert(tokens or [])
 
-    def _list(self, node: SyntaxTreeNode) -> Node:
+    def _list(self, node: BlockNode) -> Node:
         items = [{"type": "listItem", "content": fit(self.convert(item.children), "listItem")} for item in node.children]
         if node.type == "bullet_list":
             return {"type": "bulletList", "content": items}
-        start = node.attrGet("start")
+        start = node.token.attrGet("start")
         return {"type": "orderedList", "attrs": {"order": int(start) if start is not None else 1}, "content": items}
 
-    def _table(self, node: SyntaxTreeNode) -> Node:
+    def _table(self, node: BlockNode) -> Node:
         rows: list[Node] = []
         for section in node.children:  # thead, tbody
             for row in section.children:
@@ -151,7 +186,7 @@ class _Inline:
 
     def convert(self, tokens: list[Token]) -> list[Node]:
         out: list[Node] = []
-        marks: list[dict[str, Any]] = []
+        marks = OpenMarks()
         links: list[dict[str, Any] | None] = []  # per open link: its mark, or None
         mention: dict[str, Any] | None = None  # an open @[..](accountid:..) being collected
         paired = _paired_tags(tokens)
@@ -170,11 +205,11 @@ class _Inline:
                 out.append({"type": "hardBreak"})
             elif t == "code_inline":
                 if token.content:
-                    out.append(text_node(token.content, [{"type": "code"}, *[m for m in marks if m["type"] == "link"]]))
+                    out.append(text_node(token.content, [{"type": "code"}, *marks.of_type("link")]))
             elif t.endswith("_open") and t[:-5] in _TOKEN_MARKS:
-                marks.append(dict(_TOKEN_MARKS[t[:-5]]))
+                marks.push(dict(_TOKEN_MARKS[t[:-5]]))
             elif t.endswith("_close") and t[:-6] in _TOKEN_MARKS:
-                _remove_last(marks, _TOKEN_MARKS[t[:-6]]["type"])
+                marks.pop(_TOKEN_MARKS[t[:-6]]["type"])
             elif t == "link_open":
                 href = str(token.attrGet("href") or "")
                 if href.lower().startswith(_MENTION_SCHEMES):
@@ -183,31 +218,31 @@ class _Inline:
                 link = self._link_mark(href, token.attrGet("title"), marks)
                 links.append(link)
                 if link is not None:
-                    marks.append(link)
+                    marks.push(link)
             elif t == "link_close":
                 link = links.pop() if links else None
-                if link is not None and link in marks:
-                    marks.remove(link)
+                if link is not None:
+                    marks.pop("link")
             elif t == "image":
                 self._image(out, token, marks)
             elif t == "html_inline":
                 self._html(out, token.content, marks, paired.get(index))
         return autolink(tidy_lines(merge_text(out)))
 
-    def _text(self, out: list[Node], text: str, marks: list[dict[str, Any]]) -> None:
+    def _text(self, out: list[Node], text: str, marks: OpenMarks, extra: dict[str, Any] | None = None) -> None:
         if text:
-            out.append(text_node(text, _dedupe(marks)))
+            out.append(text_node(text, marks.active(extra)))
 
-    def _link_mark(self, href: str, title: Any, marks: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def _link_mark(self, href: str, title: Any, marks: OpenMarks) -> dict[str, Any] | None:
         safe = safe_href(href)
-        if safe is None or any(m["type"] == "link" for m in marks):
+        if safe is None or marks.of_type("link"):
             return None
         mark_attrs: dict[str, Any] = {"href": safe}
         if isinstance(title, str) and title:
             mark_attrs["title"] = title
         return {"type": "link", "attrs": mark_attrs}
 
-    def _mention(self, out: list[Node], marks: list[dict[str, Any]], mention: dict[str, Any]) -> None:
+    def _mention(self, out: list[Node], marks: OpenMarks, mention: dict[str, Any]) -> None:
         scheme, _, ident = mention["href"].partition(":")
         label = "".join(mention["label"]).strip()
         ident = ident.strip()
@@ -228,25 +263,25 @@ class _Inline:
             node_attrs["username"] = ident  # internal only: wiki output, never sent to Cloud
         out.append({"type": "mention", "attrs": node_attrs})
 
-    def _image(self, out: list[Node], token: Token, marks: list[dict[str, Any]]) -> None:
+    def _image(self, out: list[Node], token: Token, marks: OpenMarks) -> None:
         alt = "".join(c.content for c in token.children or [] if c.type in ("text", "text_special", "code_inline"))
         src = str(token.attrGet("src") or "")
         link = self._link_mark(src, None, marks)
         if link is None:
             self._text(out, alt or "[image]", marks)
         else:
-            self._text(out, alt or src, [*marks, link])
+            self._text(out, alt or src, marks, link)
 
-    def _html(self, out: list[Node], html: str, marks: list[dict[str, Any]], paired: bool | None) -> None:
+    def _html(self, out: list[Node], html: str, marks: OpenMarks, paired: bool | None) -> None:
         match = _TAG.match(html.strip())
         name = match.group(2).lower() if match else ""
         if name == "br" and not match.group(1):  # type: ignore[union-attr]
             out.append({"type": "hardBreak"})
         elif match and name in _TAG_MARKS and paired and not match.group(3):
             if match.group(1):
-                _remove_last(marks, _TAG_MARKS[name]["type"], _TAG_MARKS[name].get("attrs"))
+                marks.pop(_TAG_MARKS[name]["type"], _TAG_MARKS[name].get("attrs"))
             else:
-                marks.append(dict(_TAG_MARKS[name]))
+                marks.push(dict(_TAG_MARKS[name]))
         else:
             self._text(out, html, marks)  # not ours: literal text, never HTML
 
@@ -254,7 +289,7 @@ class _Inline:
 def _paired_tags(tokens: list[Token]) -> dict[int, bool]:
     """Which ``html_inline`` tokens are matched open/close pairs of tags we map to marks."""
     paired: dict[int, bool] = {}
-    stack: list[tuple[str, int]] = []
+    open_tags: dict[str, list[int]] = {}  # tag name -> indexes of its unmatched opening tags
     for index, token in enumerate(tokens):
         if token.type != "html_inline":
             continue
@@ -263,26 +298,52 @@ def _paired_tags(tokens: list[Token]) -> dict[int, bool]:
             continue
         name = match.group(2).lower()
         if not match.group(1):
-            stack.append((name, index))
-            continue
-        for depth in range(len(stack) - 1, -1, -1):
-            if stack[depth][0] == name:
-                paired[stack[depth][1]] = paired[index] = True
-                del stack[depth]
-                break
+            open_tags.setdefault(name, []).append(index)
+        elif open_tags.get(name):
+            paired[open_tags[name].pop()] = paired[index] = True
     return paired
 
 
-def _remove_last(marks: list[dict[str, Any]], mark_type: str, mark_attrs: Any = None) -> None:
-    for i in range(len(marks) - 1, -1, -1):
-        if marks[i]["type"] == mark_type and (mark_attrs is None or marks[i].get("attrs") == mark_attrs):
-            del marks[i]
-            return
+class OpenMarks:
+    """The marks open at a point of an inline run: a stack per mark type and attributes.
+
+    A text node carries one mark per type (ADF allows no duplicates), the innermost one.
+    Pushing, popping and reading the marks in force cost the same however deep the
+    nesting goes (``"<u>" * 10000`` opens one underline ten thousand times).
+    """
+
+    def __init__(self) -> None:
+        self._stacks: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {}  # type -> attrs -> (order, mark)
+        self._order = 0
+
+    def push(self, mark: dict[str, Any]) -> None:
+        """Open ``mark`` (innermost from now on)."""
+        self._order += 1
+        by_attrs = self._stacks.setdefault(mark["type"], {})
+        by_attrs.setdefault(_attrs_key(mark.get("attrs")), []).append((self._order, mark))
+
+    def pop(self, mark_type: str, mark_attrs: Any = None) -> None:
+        """Close the innermost open mark of ``mark_type`` (with ``mark_attrs``, when given)."""
+        by_attrs = self._stacks.get(mark_type, {})
+        if mark_attrs is not None:
+            stack = by_attrs.get(_attrs_key(mark_attrs))
+        else:
+            stack = max((s for s in by_attrs.values() if s), key=lambda s: s[-1][0], default=None)
+        if stack:
+            stack.pop()
+
+    def of_type(self, mark_type: str) -> list[dict[str, Any]]:
+        """The innermost open mark of ``mark_type``, as a list of zero or one."""
+        tops = [s[-1] for s in self._stacks.get(mark_type, {}).values() if s]
+        return [max(tops, key=lambda top: top[0])[1]] if tops else []
+
+    def active(self, extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The marks in force, one per type; ``extra`` (innermost of all) is added."""
+        marks = [mark for mark_type in self._stacks for mark in self.of_type(mark_type)]
+        if extra is not None:
+            marks = [m for m in marks if m["type"] != extra["type"]] + [extra]
+        return marks
 
 
-def _dedupe(marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One mark per type (ADF allows no duplicates); the innermost wins."""
-    by_type: dict[str, dict[str, Any]] = {}
-    for mark in marks:
-        by_type[mark["type"]] = mark
-    return list(by_type.values())
+def _attrs_key(mark_attrs: Any) -> str:
+    return repr(sorted(mark_attrs.items())) if isinstance(mark_attrs, dict) else ""

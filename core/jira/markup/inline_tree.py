@@ -16,7 +16,7 @@ from typing import Any
 
 from markdown_it.common.utils import MD_TRIM_CHARS, isWhiteSpace
 
-from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, mark_rank, marks_of, safe_href
+from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, mark_rank, marks_of, safe_href, tidy_edges
 
 #: Inline node types with a fixed meaning; any other type found inline is unwrapped
 #: (its text kept) or becomes a placeholder atom, so nothing vanishes.
@@ -147,8 +147,11 @@ def _keys(
 ) -> tuple[tuple[MarkKey, ...], bool]:
     code = False
     keys: list[MarkKey] = []
+    types: set[str] = set()
     for mark in sorted(marks_of(node), key=mark_rank):
         t = mark["type"]
+        if t in types:
+            continue  # ADF allows one mark of a type; more would only nest deeper and deeper
         if t == "code":
             code = "code" in keep
             continue
@@ -163,8 +166,8 @@ def _keys(
             continue
         key = _mark_key(mark)
         registry.setdefault(key, mark)
-        if key not in keys:
-            keys.append(key)
+        types.add(t)
+        keys.append(key)
     return tuple(keys), code
 
 
@@ -207,68 +210,60 @@ def _nest(items: list[tuple[Leaf, tuple[MarkKey, ...]]], registry: dict[MarkKey,
 def _tidy(items: list[tuple[Leaf, tuple[MarkKey, ...]]]) -> list[tuple[Leaf, tuple[MarkKey, ...]]]:
     """Drop line breaks at the ends and spaces at the ends and around breaks (they do not
     show, and neither Markdown nor wiki markup can keep them)."""
-    while True:
-        while items and items[-1][0].kind == "break":
-            items = items[:-1]
-        while items and items[0][0].kind == "break":
-            items = items[1:]
-        out: list[tuple[Leaf, tuple[MarkKey, ...]]] = []
-        for i, (leaf, keys) in enumerate(items):
-            if leaf.kind == "text":
-                text = leaf.value
-                # At the very ends any whitespace goes (Markdown strips a paragraph), next
-                # to a line break only spaces and tabs do.
-                if i + 1 == len(items):
-                    text = text.rstrip()
-                elif items[i + 1][0].kind == "break":
-                    text = text.rstrip(" \t")
-                if i == 0:
-                    text = text.lstrip()
-                elif items[i - 1][0].kind == "break":
-                    text = text.lstrip(" \t")
-                if not text:
-                    continue
-                leaf = Leaf("text", text) if text != leaf.value else leaf
-            out.append((leaf, keys))
-        if len(out) == len(items):
-            return out
-        items = out
+    return tidy_edges(
+        items,
+        lambda item: item[0].kind == "break",
+        lambda item: item[0].value if item[0].kind == "text" else None,
+        lambda item, text: (Leaf("text", text), item[1]),
+    )
 
 
 def _hoist(items: list[tuple[Leaf, tuple[MarkKey, ...]]], hoisted: set[MarkKey]) -> list[tuple[Leaf, tuple[MarkKey, ...]]]:
     """Take edge whitespace and line breaks out of runs of the ``hoisted`` marks.
 
     Done on the flat sequence, before nesting, so the result depends only on what is
-    visible: a document and its re-parsed rendering nest the same way.
+    visible: a document and its re-parsed rendering nest the same way. Each run of a mark
+    sheds the blank items (breaks, whitespace-only text) at its ends, and the first and
+    last text with something visible gives up its edge whitespace; every item is visited a
+    bounded number of times per mark it carries, so the work stays linear.
     """
-    changed = True
-    while changed:
-        changed = False
-        out: list[tuple[Leaf, tuple[MarkKey, ...]]] = []
-        for i, (leaf, keys) in enumerate(items):
-            marked = [k for k in keys if k in hoisted]
-            if not marked or leaf.kind not in ("text", "break"):
-                out.append((leaf, keys))
+    n = len(items)
+    blank = [leaf.kind == "break" or (leaf.kind == "text" and not leaf.value.strip(_MD_SPACES)) for leaf, _ in items]
+    dropped: dict[int, set[MarkKey]] = {}  # blank item -> marks it loses
+    lead: dict[int, set[MarkKey]] = {}  # text item -> marks its leading whitespace loses
+    trail: dict[int, set[MarkKey]] = {}  # text item -> marks its trailing whitespace loses
+
+    def shed(k: MarkKey, j: int, step: int, edge: dict[int, set[MarkKey]]) -> None:
+        while 0 <= j < n and k in items[j][1] and blank[j]:
+            dropped.setdefault(j, set()).add(k)
+            j += step
+        if 0 <= j < n and k in items[j][1] and items[j][0].kind == "text":
+            edge.setdefault(j, set()).add(k)
+
+    for i, (_, keys) in enumerate(items):
+        for k in keys:
+            if k not in hoisted:
                 continue
-            starts = {k for k in marked if i == 0 or k not in items[i - 1][1]}
-            ends = {k for k in marked if i + 1 == len(items) or k not in items[i + 1][1]}
-            text = leaf.value
-            if leaf.kind == "break" or not text.strip(_MD_SPACES):
-                edge = starts | ends
-                if edge:
-                    out.append((leaf, tuple(k for k in keys if k not in edge)))
-                    changed = True
-                else:
-                    out.append((leaf, keys))
-                continue
-            lead = len(text) - len(text.lstrip(_MD_SPACES)) if starts else 0
-            trail = len(text) - len(text.rstrip(_MD_SPACES)) if ends else 0
-            if lead:
-                out.append((Leaf("text", text[:lead]), tuple(k for k in keys if k not in starts)))
-                changed = True
-            out.append((Leaf("text", text[lead : len(text) - trail]), keys))
-            if trail:
-                out.append((Leaf("text", text[len(text) - trail :]), tuple(k for k in keys if k not in ends)))
-                changed = True
-        items = out
-    return items
+            if i == 0 or k not in items[i - 1][1]:
+                shed(k, i, 1, lead)
+            if i + 1 == n or k not in items[i + 1][1]:
+                shed(k, i, -1, trail)
+    out: list[tuple[Leaf, tuple[MarkKey, ...]]] = []
+    for i, (leaf, keys) in enumerate(items):
+        if blank[i]:
+            gone = dropped.get(i)
+            out.append((leaf, tuple(k for k in keys if k not in gone) if gone else keys))
+            continue
+        starts, ends = lead.get(i, set()), trail.get(i, set())
+        if not starts and not ends:
+            out.append((leaf, keys))
+            continue
+        text = leaf.value
+        head = len(text) - len(text.lstrip(_MD_SPACES)) if starts else 0
+        tail = len(text) - len(text.rstrip(_MD_SPACES)) if ends else 0
+        if head:
+            out.append((Leaf("text", text[:head]), tuple(k for k in keys if k not in starts)))
+        out.append((Leaf("text", text[head : len(text) - tail]), keys))
+        if tail:
+            out.append((Leaf("text", text[len(text) - tail :]), tuple(k for k in keys if k not in ends)))
+    return out

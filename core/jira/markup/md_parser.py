@@ -92,8 +92,12 @@ def autolink(nodes: list[Any]) -> list[Any]:
 
 def trim_url(url: str) -> str:
     """Drop trailing punctuation that ends the sentence rather than the URL (GFM's rule)."""
-    while url and url[-1] in _URL_TAIL:
-        if url[-1] == ")" and url.count("(") >= url.count(")"):
-            break
-        url = url[:-1]
-    return url
+    end = len(url)
+    opens, closes = url.count("("), url.count(")")
+    while end and url[end - 1] in _URL_TAIL:
+        if url[end - 1] == ")":
+            if opens >= closes:
+                break
+            closes -= 1
+        end -= 1
+    return url[:end]

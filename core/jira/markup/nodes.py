@@ -9,10 +9,12 @@ documents come from Jira, third-party apps and older editors.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 Node = dict[str, Any]
+T = TypeVar("T")
 
 #: Canonical order of the marks we render, outermost first when runs tie.
 MARK_ORDER = ("link", "strike", "strong", "em", "underline", "subsup", "code")
@@ -98,33 +100,64 @@ def tidy_lines(nodes: list[Node]) -> list[Node]:
     """Drop line breaks at either end and spaces around line breaks and at the ends.
 
     Such breaks and spaces do not show, and Markdown and wiki markup cannot keep them.
+    Code text is kept as it is.
     """
-    out = list(nodes)
-    while True:
-        before = len(out)
-        while out and out[-1].get("type") == "hardBreak":
-            out.pop()
-        while out and out[0].get("type") == "hardBreak":
-            out.pop(0)
-        for i, node in enumerate(out):
-            if node.get("type") != "text" or any(m.get("type") == "code" for m in node.get("marks") or []):
+
+    def text_of(node: Node) -> str | None:
+        if node.get("type") != "text" or any(m.get("type") == "code" for m in node.get("marks") or []):
+            return None
+        return node["text"]
+
+    return tidy_edges(nodes, lambda node: node.get("type") == "hardBreak", text_of, lambda node, text: {**node, "text": text})
+
+
+def tidy_edges(
+    items: list[T], is_break: Callable[[T], bool], text_of: Callable[[T], str | None], with_text: Callable[[T, str], T]
+) -> list[T]:
+    """``items`` without line breaks at either end, whitespace at the very ends, spaces and
+    tabs next to a line break, and the text items that leaves empty.
+
+    ``text_of`` gives an item's strippable text (``None`` for items that are not such text),
+    ``with_text`` a copy of an item with other text. Two passes (leading edges forward,
+    trailing edges backward) reach the same result as stripping until nothing changes,
+    in linear time: a run of blank lines cannot make the work quadratic.
+    """
+    forward = _tidy_start(items, is_break, text_of, with_text, str.lstrip)
+    backward = _tidy_start(reversed(forward), is_break, text_of, with_text, str.rstrip)
+    backward.reverse()
+    return backward
+
+
+def _tidy_start(
+    items: Iterable[T],
+    is_break: Callable[[T], bool],
+    text_of: Callable[[T], str | None],
+    with_text: Callable[[T, str], T],
+    strip: Callable[..., str],
+) -> list[T]:
+    """One pass of :func:`tidy_edges` over the start of every line (``strip`` the side)."""
+    out: list[T] = []
+    for item in items:
+        if is_break(item):
+            if out:  # a break at the edge goes
+                out.append(item)
+            continue
+        text = text_of(item)
+        if text is not None:
+            stripped = strip(text) if not out else strip(text, " \t") if is_break(out[-1]) else text
+            if not stripped:
                 continue
-            text = node["text"]
-            # At the very ends any whitespace goes (Markdown strips a paragraph), next to a
-            # line break only spaces and tabs do.
-            if i + 1 == len(out):
-                text = text.rstrip()
-            elif out[i + 1].get("type") == "hardBreak":
-                text = text.rstrip(" \t")
-            if i == 0:
-                text = text.lstrip()
-            elif out[i - 1].get("type") == "hardBreak":
-                text = text.lstrip(" \t")
-            if text != node["text"]:
-                out[i] = {**node, "text": text}
-        out = [n for n in out if n.get("type") != "text" or n.get("text")]
-        if len(out) == before:
-            return out
+            item = with_text(item, stripped) if stripped != text else item
+        out.append(item)
+    return out
+
+
+def trimmed_lines(text: str) -> list[str]:
+    """``text``'s lines stripped of spaces and tabs, without the empty lines at either end."""
+    lines = [line.strip(" \t") for line in text.split("\n")]
+    first = next((i for i, line in enumerate(lines) if line), len(lines))
+    last = next((i for i in range(len(lines) - 1, first - 1, -1) if lines[i]), first - 1)
+    return lines[first : last + 1]
 
 
 def escape_line_start(line: str, markup: re.Pattern[str]) -> str:
@@ -182,35 +215,41 @@ def atom_text(node: Any) -> str | None:
 
 
 def plain_text(node: Any) -> str:
-    """Every bit of text under ``node``, concatenated (atoms as their readable text)."""
+    """Every bit of text under ``node``, concatenated (atoms as their readable text).
+
+    Iterative, so that a hostile document nested thousands of levels deep cannot exhaust
+    the stack.
+    """
     parts: list[str] = []
-    _collect_text(node, parts)
+    pending: list[Any] = [node]  # what is left to visit, the next item last
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            parts.append(item)
+        elif isinstance(item, list):
+            pending.extend(reversed(item))
+        elif isinstance(item, dict):
+            parts.append(_own_text(item))
+            if kind(item) not in _LEAVES:
+                pending.extend(reversed(children(item)))
     return "".join(parts)
 
 
-def _collect_text(node: Any, parts: list[str]) -> None:
-    if isinstance(node, str):
-        parts.append(node)
-        return
-    if isinstance(node, list):
-        for item in node:
-            _collect_text(item, parts)
-        return
-    if not isinstance(node, dict):
-        return
+_LEAVES = frozenset({"text", "hardBreak", "mention", "inlineCard", "blockCard", "embedCard"})
+
+
+def _own_text(node: dict[str, Any]) -> str:
+    """The text a node shows itself, before (or instead of) its children's."""
     k = kind(node)
     if k == "text":
         text = node.get("text")
-        parts.append(text if isinstance(text, str) else "")
-    elif k == "hardBreak":
-        parts.append("\n")
-    elif k == "mention":
+        return text if isinstance(text, str) else ""
+    if k == "hardBreak":
+        return "\n"
+    if k == "mention":
         a = attrs(node)
-        parts.append(str(a.get("text") or f"@{a.get('id', 'someone')}"))
-    elif k in ("inlineCard", "blockCard", "embedCard"):
-        parts.append(str(attrs(node).get("url") or ""))
-    else:
-        atom = atom_text(node)
-        if atom is not None:
-            parts.append(atom)
-        _collect_text(children(node), parts)
+        return str(a.get("text") or f"@{a.get('id', 'someone')}")
+    if k in ("inlineCard", "blockCard", "embedCard"):
+        return str(attrs(node).get("url") or "")
+    atom = atom_text(node)
+    return atom if atom is not None else ""

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import html
 import re
+from bisect import bisect_left
 from typing import Any
 
 from jiraplug.jira.markup.nodes import Node, merge_text, safe_href, text_node, tidy_lines
 
 #: Wiki macro to ADF panel type, by colour.
 PANEL_TYPES = {"info": "info", "note": "warning", "warning": "error", "tip": "success"}
-_MACRO = re.compile(r"^\s*\{(code|noformat|quote|panel|info|note|warning|tip)(?::([^}]*))?\}")
+_MACRO = re.compile(r"\s*\{(code|noformat|quote|panel|info|note|warning|tip)(?::([^}]*))?\}")  # at a given position
+_NONBLANK = re.compile(r"\S")
 _HEADING = re.compile(r"^\s*h([1-6])\.\s?(.*)$")
 _BQ = re.compile(r"^\s*bq\.\s?(.*)$")
 _RULE = re.compile(r"^\s*-{4,}\s*$")
@@ -38,6 +40,10 @@ _URL = re.compile(r"(?:https?|ftp)://[^\s\[\]|{}<>\"\\]+|mailto:[^\s\[\]|{}<>\"\
 _IMAGE = re.compile(r"!([^\s!|][^!|\n]*?)(?:\|[^!\n]*)?!")
 _ENTITY = re.compile(r"&#(\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 _COLOR = re.compile(r"\{color(?::[^}]*)?\}")
+_LINK_TARGET = re.compile(r"\s*(?:[a-z][a-z0-9+.\-]*:|#|www\.)", re.IGNORECASE)
+#: What :func:`safe_href` looks at to find a scheme: scheme characters and the invisible
+#: ones it ignores, up to a colon.
+_SCHEME_AREA = re.compile(r"\s*[a-z0-9+.\-\x00-\x20\x7f]*:?", re.IGNORECASE)
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 
@@ -50,7 +56,9 @@ def parse_wiki(text: str) -> dict[str, Any]:
 def _parse_blocks(lines: list[str]) -> list[Node]:
     blocks: list[Node] = []
     para: list[str] = []
+    unclosed: dict[str, int] = {}  # macro closer -> a line from which on it is known absent
     i = 0
+    offset = 0  # where line i starts: after a macro closed on it, what follows is the next "line"
 
     def flush() -> None:
         if para:
@@ -59,18 +67,21 @@ def _parse_blocks(lines: list[str]) -> list[Node]:
 
     while i < len(lines):
         line = lines[i]
-        if not line.strip():
+        if not offset and not line.strip():
             flush()
             i += 1
             continue
-        macro = _MACRO.match(line)
+        macro = _MACRO.match(line, offset)
         if macro:
-            found = _macro_block(lines, i, macro)
+            found = _macro_block(lines, i, macro, unclosed)
             if found is not None:
                 flush()
-                node, i = found
+                node, i, offset = found
                 blocks.append(node)
                 continue
+        if offset:  # sliced once, when no macro follows: "{code}{code}..." is not recopied per macro
+            line = lines[i] = line[offset:]  # the block scans below read lines[i]
+            offset = 0
         if (m := _HEADING.match(line)) is not None:
             flush()
             blocks.append({"type": "heading", "attrs": {"level": int(m.group(1))}, "content": parse_inline(m.group(2))})
@@ -103,26 +114,34 @@ def _parse_blocks(lines: list[str]) -> list[Node]:
     return blocks
 
 
-def _macro_block(lines: list[str], start: int, opener: re.Match[str]) -> tuple[Node, int] | None:
-    """A ``{macro}...{macro}`` block starting on line ``start``; ``None`` if never closed."""
+def _macro_block(
+    lines: list[str], start: int, opener: re.Match[str], unclosed: dict[str, int]
+) -> tuple[Node, int, int] | None:
+    """A ``{macro}...{macro}`` block opening on line ``start``; ``None`` if never closed.
+
+    Returns the node, and the line and offset where parsing resumes. ``unclosed``
+    remembers closers found absent, so that a page of unclosed openers is read once, not
+    once per opener.
+    """
     name, params = opener.group(1), opener.group(2) or ""
     closer = "{" + name + "}"
-    first = lines[start][opener.end() :]
+    if unclosed.get(closer, len(lines)) <= start:
+        return None
     body: list[str] = []
     for j in range(start, len(lines)):
-        segment = first if j == start else lines[j]
-        at = segment.find(closer)
+        line = lines[j]
+        begin = opener.end() if j == start else 0
+        at = line.find(closer, begin)
         if at < 0:
-            body.append(segment)
+            body.append(line[begin:])
             continue
-        body.append(segment[:at])
-        rest = segment[at + len(closer) :]
-        if rest.strip():  # text after the closing tag: parse it as the next line
-            lines[j] = rest
-            next_line = j
-        else:
-            next_line = j + 1
-        return _macro_node(name, params, body), next_line
+        body.append(line[begin:at])
+        after = at + len(closer)
+        node = _macro_node(name, params, body)
+        if _NONBLANK.search(line, after):  # text after the closing tag: parse it as the next line
+            return node, j, after
+        return node, j + 1, 0
+    unclosed[closer] = start
     return None
 
 
@@ -190,6 +209,7 @@ def _lists(items: list[tuple[str, str]]) -> list[Node]:
 def _row(line: str) -> Node:
     """One table line: ``||`` opens a header cell, ``|`` a plain one."""
     cells: list[Node] = []
+    text = _Text(line)
     i = 0
     n = len(line)
     while i < n and line[i] == "|":
@@ -200,7 +220,7 @@ def _row(line: str) -> Node:
             if line[i] == "\\":
                 i += 2
             elif line[i] == "[" or line.startswith("{{", i):
-                i = _skip_to(line, i)  # a "|" inside a link or monospace does not end the cell
+                i = text.skip_to(i)  # a "|" inside a link or monospace does not end the cell
             else:
                 i += 1
         i = min(i, n)
@@ -234,18 +254,9 @@ class _Inline:
         self.marks = marks
         self.out = out
         self.buf: list[str] = []
+        self.text = _Text(text)
+        self.find = self.text.find
         self.closers: dict[str, dict[int, int]] = {}  # token -> walk start -> closer (see _walk)
-        self.missing: dict[str, int] = {}  # needle -> a start from which it is known absent
-
-    def find(self, needle: str, start: int) -> int:
-        """:func:`_find_unescaped`, remembering failures (absent after p: absent after q > p)."""
-        absent = self.missing.get(needle)
-        if absent is not None and start >= absent:
-            return -1
-        at = _find_unescaped(self.s, needle, start)
-        if at < 0:
-            self.missing[needle] = start if absent is None else min(start, absent)
-        return at
 
     def flush(self) -> None:
         if self.buf:
@@ -309,7 +320,7 @@ class _Inline:
         if s[start] == "\\":
             return self._walk(token, start + 2)
         if s[start] == "[" or s.startswith("{{", start):
-            return self._walk(token, _skip_to(s, start))
+            return self._walk(token, self.text.skip_to(start))
         return self._walk(token, start + 1)  # the content is at least one character
 
     def _walk(self, token: str, j: int) -> int:
@@ -331,7 +342,7 @@ class _Inline:
             if ch == "\\":
                 j += 2
             elif ch == "[" or s.startswith("{{", j):
-                j = _skip_to(s, j)
+                j = self.text.skip_to(j)
             elif s.startswith(token, j) and not s[j - 1].isspace():
                 tail = s[j + width : j + width + 1]
                 if not tail.isalnum() and tail != token[0]:
@@ -371,19 +382,20 @@ class _Inline:
                 self.emit(_parse_marked(s[m.end() : end], self.marks))
                 return end + len("{color}")
             return 0
-        if (m := re.match(r"\{anchor:[^}]*\}", s[i:])) is not None:
+        if s.startswith("{anchor:", i) and (close := self.text.next_plain("}", i)) < len(s):
             self.flush()
-            return i + m.end()
+            return close + 1
         return 0
 
     def bracket(self, i: int) -> int:
+        # Nothing is copied or scanned past the "]" unless the bracket is consumed: a line
+        # of "[" must cost as little per character as plain text.
         s = self.s
         end = self.find("]", i + 1)
-        if end < 0 or "\n" in s[i:end]:
+        if end < 0 or self.text.next_plain("\n", i) < end:
             return 0
-        inner = s[i + 1 : end]
-        if inner.startswith("~"):
-            who = inner[1:].strip()
+        if s.startswith("~", i + 1):
+            who = s[i + 2 : end].strip()
             if not who:
                 return 0
             if who.lower().startswith("accountid:"):
@@ -392,23 +404,26 @@ class _Inline:
             else:
                 self.emit([{"type": "mention", "attrs": {"id": who, "text": "@" + who, "username": who}}])
             return end + 1
-        if inner.startswith("^"):
-            self.emit([{"type": "mediaInline", "attrs": {"alt": inner[1:].strip()}}])
+        if s.startswith("^", i + 1):
+            self.emit([{"type": "mediaInline", "attrs": {"alt": s[i + 2 : end].strip()}}])
             return end + 1
-        bar = _find_unescaped(inner, "|", 0)
-        if bar >= 0:
-            label, url = inner[:bar], inner[bar + 1 :].split("|", 1)[0].strip()
+        bar = self.find("|", i + 1)
+        if 0 <= bar < end:
+            label, url = s[i + 1 : bar], s[bar + 1 : end].split("|", 1)[0].strip()
             href = safe_href(url)
             if href is None or self.linked():
                 self.emit(_parse_marked(label, self.marks))
             else:
                 self.emit(_parse_marked(label, [*self.marks, {"type": "link", "attrs": {"href": href}}]))
             return end + 1
-        target = inner.strip()
-        if re.match(r"^(?:[a-z][a-z0-9+.\-]*:|#|www\.)", target, re.I) and safe_href(target):
-            self.link(target, [text_node(target)])
-            return end + 1
-        return 0
+        if _LINK_TARGET.match(s, i + 1, end) is None:
+            return 0
+        area = _SCHEME_AREA.match(s, i + 1, end)
+        if area is None or safe_href(area.group() + "x") is None:  # the scheme decides
+            return 0
+        target = s[i + 1 : end].strip()
+        self.link(target, [text_node(target)])
+        return end + 1
 
     def image(self, source: str) -> None:
         href = safe_href(source) if re.match(r"^https?://", source) else None
@@ -441,26 +456,59 @@ class _Inline:
         return j + width
 
 
-def _skip_to(s: str, i: int) -> int:
-    """Index after a ``[...]`` link or ``{{...}}`` starting at ``i`` (marks cannot close inside)."""
-    if s.startswith("{{", i):
-        end = _find_unescaped(s, "}}", i + 2)
-        return end + 2 if end >= 0 else i + 1
-    end = _find_unescaped(s, "]", i + 1)
-    return end + 1 if end >= 0 and "\n" not in s[i:end] else i + 1
+class _Text:
+    """One string with the lookups the parser repeats: where the next unescaped ``]``
+    (``}}``, ``|``, ``{*}``...) or the next plain ``\n`` is.
+
+    Each needle's positions are listed once and then found by bisection, so that asking
+    from every position of a hostile line (``"[" * 100000``) stays linear, not quadratic.
+    """
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        self._unescaped: dict[str, list[int]] = {}
+        self._plain: dict[str, list[int]] = {}
+
+    def find(self, needle: str, start: int) -> int:
+        """The first ``needle`` at or after ``start`` not escaped by a backslash, or -1.
+
+        Callers start right after an opening ``[`` or ``{``, never inside a run of
+        backslashes, so escapes are counted over the whole string.
+        """
+        positions = self._unescaped.get(needle)
+        if positions is None:
+            positions = self._unescaped[needle] = _unescaped_positions(self.s, needle)
+        k = bisect_left(positions, start)
+        return positions[k] if k < len(positions) else -1
+
+    def next_plain(self, needle: str, start: int) -> int:
+        """The first ``needle`` at or after ``start``, escaped or not (``len(s)`` if none)."""
+        positions = self._plain.get(needle)
+        if positions is None:
+            positions = self._plain[needle] = [m.start() for m in re.finditer(re.escape(needle), self.s)]
+        k = bisect_left(positions, start)
+        return positions[k] if k < len(positions) else len(self.s)
+
+    def skip_to(self, i: int) -> int:
+        """Index after a ``[...]`` link or ``{{...}}`` starting at ``i`` (marks cannot close inside)."""
+        if self.s.startswith("{{", i):
+            end = self.find("}}", i + 2)
+            return end + 2 if end >= 0 else i + 1
+        end = self.find("]", i + 1)
+        return end + 1 if end >= 0 and self.next_plain("\n", i) >= end else i + 1
 
 
-def _find_unescaped(s: str, needle: str, start: int) -> int:
-    i = start
-    while True:
-        at = s.find(needle, i)
-        if at < 0:
-            return -1
+def _unescaped_positions(s: str, needle: str) -> list[int]:
+    """Every occurrence of ``needle`` in ``s`` not preceded by an odd run of backslashes."""
+    positions: list[int] = []
+    at = s.find(needle)
+    while at >= 0:
         backslashes = 0
         k = at - 1
-        while k >= start and s[k] == "\\":
+        while k >= 0 and s[k] == "\\":
             backslashes += 1
             k -= 1
         if backslashes % 2 == 0:
-            return at
-        i = at + 1
+            positions.append(at)
+        at = s.find(needle, at + 1)
+    return positions

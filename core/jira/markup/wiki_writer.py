@@ -11,7 +11,16 @@ import re
 from typing import Any
 
 from jiraplug.jira.markup.inline_tree import Inline, Leaf, Span, build_inline, md_space
-from jiraplug.jira.markup.nodes import atom_text, attrs, children, escape_line_start, kind, media_label, plain_text
+from jiraplug.jira.markup.nodes import (
+    atom_text,
+    attrs,
+    children,
+    escape_line_start,
+    kind,
+    media_label,
+    plain_text,
+    trimmed_lines,
+)
 
 #: ADF panel type to wiki macro, by colour (Jira: info blue, note yellow, warning red, tip green).
 PANEL_MACROS = {"info": "info", "note": "info", "warning": "note", "error": "warning", "success": "tip", "tip": "tip"}
@@ -22,6 +31,7 @@ _MARK_CHARS = "*_-+^~"
 _LINE_START = re.compile(r"^(?:h[1-6](?P<dot1>\.)|bq(?P<dot2>\.)|(?P<list>[*#]+|-)(?=[ \t])|(?P<rule>-)-{3,}[ \t]*$|(?P<pipe>\|))")
 _URL_AT_END = re.compile(r"(?:(?:https?|ftp)://|mailto:)[^\s\[\]|{}<>\"\\]*$")
 _OTHER = "\x00"  # a neighbour we have not rendered yet (some markup's first character)
+_ENTITY = re.compile(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});")
 
 
 def adf_to_wiki(doc: dict[str, Any]) -> str:
@@ -99,18 +109,14 @@ class _Blocks:
 
 def paragraph(content: list[Any]) -> str:
     """A paragraph: line breaks as newlines, every line made to start as text."""
-    lines = [line.strip(" \t") for line in InlineWriter().render(content).split("\n")]
-    while lines and not lines[0]:
-        lines.pop(0)
-    while lines and not lines[-1]:
-        lines.pop()
-    joined: list[str] = []
+    lines = trimmed_lines(InlineWriter().render(content))
+    joined: list[list[str]] = []  # each line as pieces: a run of empty lines must not recopy it
     for line in lines:
         if line:
-            joined.append(line)
+            joined.append([line])
         else:  # an empty line would end the paragraph: use the explicit break
-            joined[-1] += " \\\\"
-    return "\n".join(escape_line_start(line, _LINE_START) for line in joined)
+            joined[-1].append(" \\\\")
+    return "\n".join(escape_line_start("".join(pieces), _LINE_START) for pieces in joined)
 
 
 def code_block(text: str, language: Any = None) -> str:
@@ -230,7 +236,7 @@ class InlineWriter:
             if ch == "\\":
                 out.append("&#92;" if after is None or after == _OTHER or _is_ascii_punct(after) else "\\")
                 continue
-            if ch == "&" and re.match(r"&#(?:\d{1,7}|[xX][0-9a-fA-F]{1,6});", text[i:]):
+            if ch == "&" and _ENTITY.match(text, i):
                 out.append("&#38;")
                 continue
             if ch in "{}[]" or (ch == "|" and (self.table or in_label)):
