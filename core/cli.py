@@ -185,8 +185,7 @@ def _check_jira_config(settings: Any) -> None:
     from jiraplug.jira.auth import auth_from_settings
     from jiraplug.runtime import per_request_only
 
-    if not settings.jira.url:
-        raise StartupError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+    settings.jira.required_url()
     try:
         auth_from_settings(settings.jira)
     except StartupError:

@@ -16,7 +16,6 @@ stops start-up with one :class:`~jiraplug.errors.ConfigError` naming the key, th
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from jiraplug.errors import ConfigError
+from jiraplug.suggest import did_you_mean
 
 DEFAULT_CONFIG_FILE = "jiraplug.toml"
 CONFIG_ENV = "JIRAPLUG_CONFIG"
@@ -82,6 +82,12 @@ class JiraSettings(StrictModel):
         description="Extra HTTP headers on every Jira request (env: Name=value,Name2=value2; values are secret)",
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout for one Jira HTTP request")
+
+    def required_url(self) -> str:
+        """:attr:`url`, or a :class:`ConfigError` saying how to set it."""
+        if not self.url:
+            raise ConfigError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+        return self.url
 
     @field_validator("api_token", "personal_token", "oauth_access_token")
     @classmethod
@@ -476,10 +482,8 @@ def _unknown(
 ) -> str:
     known = sorted(known)
     where = where or _where(dotted, sources)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     listing = ", ".join(known) if known else "(none)"
-    return f"{where}: unknown key {name!r}{hint} (expected {what}: {listing})"
+    return f"{where}: unknown key {name!r}{did_you_mean(name, known)} (expected {what}: {listing})"
 
 
 def _where(key: str, sources: Mapping[str, str], shown: str | None = None) -> str:

@@ -25,13 +25,12 @@ from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, Text
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.plugins.toolsets.projects import page
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.toolcalls import current_call
-from jiraplug.server.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_issue
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, slice_page
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 AttachmentId = Annotated[str, Field(description="Attachment id, from jira_list_attachments")]
 
 # Images a client can show inline; anything else (SVG included) is sent as a resource.
@@ -71,16 +70,16 @@ async def _attachment(key: str, attachment_id: str) -> dict[str, Any]:
 
 
 async def jira_list_attachments(
-    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 50
+    issue_key: IssueKey, start_at: StartAt = 0, limit: Limit = 50
 ) -> dict[str, Any]:
     """List an issue's attachments: id, filename, size, type."""
     key = guard_issue(issue_key)
-    chunk, following = page(await _attachments_of(key), start_at, limit)
+    chunk, following = slice_page(await _attachments_of(key), start_at, limit)
     return {"issue_key": key, "attachments": [_compact(a) for a in chunk], "next_start_at": following}
 
 
 async def jira_download_attachment(
-    issue_key: Key, attachment_id: AttachmentId
+    issue_key: IssueKey, attachment_id: AttachmentId
 ) -> list[TextContent | ImageContent | EmbeddedResource]:
     """Get an attachment's content: images inline, other files as an embedded resource."""
     client = await jira().ready()
@@ -121,7 +120,7 @@ def _as_text(data: bytes, mime: str) -> str | None:
 
 
 async def jira_upload_attachment(
-    issue_key: Key,
+    issue_key: IssueKey,
     filename: Annotated[str | None, Field(description="Name in Jira; default: the local file's name")] = None,
     content_base64: Annotated[str | None, Field(description="File content, base64")] = None,
     path: Annotated[str | None, Field(description="Local file inside the server's upload folder")] = None,
@@ -210,7 +209,7 @@ def _read_upload(root: Path | None, path: str, cap: int) -> tuple[Path, bytes]:
     return real, data
 
 
-async def jira_delete_attachment(issue_key: Key, attachment_id: AttachmentId) -> dict[str, Any]:
+async def jira_delete_attachment(issue_key: IssueKey, attachment_id: AttachmentId) -> dict[str, Any]:
     """Delete an attachment from an issue."""
     client = await jira().ready()
     key = guard_issue(issue_key)
