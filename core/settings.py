@@ -245,8 +245,6 @@ class ToolsSettings(StrictModel):
     projects_filter: list[str] = Field(
         default_factory=list, description="Project keys every search and issue access is restricted to"
     )
-    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest attachment moved")
-    upload_dir: Path | None = Field(default=None, description="Only local files under this folder may be uploaded")
 
 
 CORE_TABLES: dict[str, type[StrictModel]] = {"jira": JiraSettings, "server": ServerSettings, "tools": ToolsSettings}
@@ -273,7 +271,13 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ENABLED_TOOLS": ("tools", "enabled_tools"),
     "TOOLSETS": ("tools", "toolsets"),
     "JIRA_PROJECTS_FILTER": ("tools", "projects_filter"),
-    "JIRAPLUG_UPLOAD_DIR": ("tools", "upload_dir"),
+    "JIRAPLUG_UPLOAD_DIR": ("attachments", "upload_dir"),
+}
+
+# Keys that moved to another table: using the old one is an error that names the new one.
+MOVED_KEYS: dict[str, str] = {
+    "tools.upload_dir": "attachments.upload_dir",
+    "tools.max_attachment_bytes": "attachments.max_attachment_bytes",
 }
 
 
@@ -468,6 +472,8 @@ def _explain(
     key = loc[0] if loc else ""
     dotted = ".".join([table, *loc])
     where = _where(f"{table}.{key}", sources, dotted)
+    if error["type"] == "extra_forbidden" and dotted in MOVED_KEYS:
+        return _moved(where, MOVED_KEYS[dotted])
     if error["type"] == "extra_forbidden":
         return _unknown(dotted, key, set(model.model_fields), "a known key", sources, where=where)
     if error["type"] == "missing":
@@ -484,6 +490,12 @@ def _unknown(
     where = where or _where(dotted, sources)
     listing = ", ".join(known) if known else "(none)"
     return f"{where}: unknown key {name!r}{did_you_mean(name, known)} (expected {what}: {listing})"
+
+
+def _moved(where: str, new: str) -> str:
+    table, _, key = new.partition(".")
+    return (f"{where}: this key has moved to {new}: set {key} in the [{table}] table "
+            f"(or ${ENV_PREFIX}{table.upper()}__{key.upper()}) instead")
 
 
 def _where(key: str, sources: Mapping[str, str], shown: str | None = None) -> str:
