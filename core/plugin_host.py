@@ -50,6 +50,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
                   # their refusals count; each attempt (retries too) is read from the transport
     "pool",       # per-host slot held from the first attempt to the final answer
     "ratelimit",  # budget, Retry-After, retries, breaker: innermost, every attempt is real
+    # Commands: `jiraplug sandbox` and `jiraplug demo` (register_commands).
+    "sandbox", "demo",
 )
 """The built-in plugins in the order their hooks are called (like pytest's ``default_plugins``).
 
