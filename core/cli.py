@@ -52,29 +52,26 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     config = sub.add_parser("config", help="print the effective configuration (secrets redacted)",
                             description="Print the effective configuration with every secret redacted.")
     config.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
-
-    sub.add_parser("sandbox", help="run the embedded Jira emulator (see: jiraplug sandbox --help)", add_help=False)
-    sub.add_parser("demo", help="scripted session on the embedded emulator, then what the plugins did "
-                   "(see: jiraplug demo --help)", add_help=False)
+    # Every other command (demo, sandbox, profile...) comes from a plugin: register_commands.
     return parser, sub
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``jiraplug`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["sandbox"]:
-        from jiraplug.sandbox.cli import main as sandbox_main
-
-        return sandbox_main(argv[1:])
-    if argv[:1] == ["demo"]:
-        from jiraplug.demo import main as demo_main
-
-        return demo_main(argv[1:])
     parser, sub = build_parser()
-    app, startup_error = _load(argv)
+    app, startup_error, command = _load(argv)
     if app is not None:
         app.plugins.register_commands(sub)
-    args = parser.parse_args(argv)
+    elif command is not None and command not in sub.choices:
+        # A plugin's command is missing because the configuration did not load: say why.
+        print(f"jiraplug: error: {startup_error}", file=sys.stderr)
+        return EXIT_USAGE
+    args, rest = parser.parse_known_args(argv)
+    if getattr(args, "own_arguments", False):  # a command that parses the rest of the line itself
+        args.arguments = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         if startup_error is not None:
             raise startup_error
@@ -102,17 +99,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE
 
 
-def _load(argv: list[str]) -> tuple[Any, StartupError | None]:
-    """Load configuration and plugins once, before parsing, so plugins can add commands."""
+def _load(argv: list[str]) -> tuple[Any, StartupError | None, str | None]:
+    """Load configuration and plugins once, before parsing, so plugins can add commands.
+
+    Returns the app or the error that stopped it, and the command named on the line.
+    """
     from jiraplug.bootstrap import bootstrap
 
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--config")
+    early.add_argument("command", nargs="?")
     known, _ = early.parse_known_args(argv)
     try:
-        return bootstrap(known.config), None
+        return bootstrap(known.config), None, known.command
     except StartupError as exc:
-        return None, exc
+        return None, exc, known.command
 
 
 def _serve(args: argparse.Namespace, app: Any) -> int:
@@ -185,8 +186,7 @@ def _check_jira_config(settings: Any) -> None:
     from jiraplug.jira.auth import auth_from_settings
     from jiraplug.runtime import per_request_only
 
-    if not settings.jira.url:
-        raise StartupError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+    settings.jira.required_url()
     try:
         auth_from_settings(settings.jira)
     except StartupError:

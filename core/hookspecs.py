@@ -223,7 +223,11 @@ def register_commands(subparsers: _SubParsersAction) -> None:
     configuration is loaded (if it is invalid, plugin commands are missing and the error is
     shown when a command runs). Add a parser with ``subparsers.add_parser(name, help=...)``
     and give it ``set_defaults(handler=fn)``, where ``fn(args)`` returns the exit status
-    and may raise ``jiraplug.errors.StartupError`` for a one-line error.
+    and may raise ``jiraplug.errors.StartupError`` for a one-line error. A command that is
+    a program of its own, with its own parser, passes ``own_arguments=True`` to
+    ``set_defaults`` as well (and ``add_help=False`` to ``add_parser``): the rest of the
+    command line then reaches ``fn`` unparsed, as the list ``args.arguments``
+    (``plugins/sandbox_command.py`` does so).
 
     Example::
 

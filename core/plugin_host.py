@@ -9,7 +9,6 @@ serving with the others.
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata as metadata
 import inspect
 import logging
@@ -23,6 +22,7 @@ from opentelemetry import trace
 
 from jiraplug import hookspecs
 from jiraplug.errors import StartupError
+from jiraplug.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -50,6 +50,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
                   # their refusals count; each attempt (retries too) is read from the transport
     "pool",       # per-host slot held from the first attempt to the final answer
     "ratelimit",  # budget, Retry-After, retries, breaker: innermost, every attempt is real
+    # Commands: `jiraplug sandbox` and `jiraplug demo` (register_commands).
+    "sandbox", "demo",
 )
 """The built-in plugins in the order their hooks are called (like pytest's ``default_plugins``).
 
@@ -220,11 +222,9 @@ class PluginHost:
                     )
                 if hook_caller.spec is None and not impl.optionalhook:
                     self._pm.unregister(name=info.name)
-                    close = difflib.get_close_matches(hook_caller.name, known, n=1)
-                    hint = f"; did you mean {close[0]!r}?" if close else ""
                     raise StartupError(
                         f"plugin {info.name!r} ({info.module}) implements unknown hook "
-                        f"{hook_caller.name!r}{hint} (known hooks: {', '.join(known)}; mark a hook "
+                        f"{hook_caller.name!r}{did_you_mean(hook_caller.name, known)} (known hooks: {', '.join(known)}; mark a hook "
                         "of another plugin's that may be absent with @hookimpl(optionalhook=True))"
                     )
 

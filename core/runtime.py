@@ -90,9 +90,7 @@ class Runtime:
         then carry their own (``X-Jira-Authorization``).
         """
         jira = self.settings.jira
-        url = site or jira.url
-        if not url:
-            raise ConfigError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+        url = site or jira.required_url()
         try:
             auth = auth_from_settings(jira)
         except ConfigError:

@@ -16,7 +16,6 @@ stops start-up with one :class:`~jiraplug.errors.ConfigError` naming the key, th
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from jiraplug.errors import ConfigError
+from jiraplug.suggest import did_you_mean
 
 DEFAULT_CONFIG_FILE = "jiraplug.toml"
 CONFIG_ENV = "JIRAPLUG_CONFIG"
@@ -82,6 +82,12 @@ class JiraSettings(StrictModel):
         description="Extra HTTP headers on every Jira request (env: Name=value,Name2=value2; values are secret)",
     )
     timeout_seconds: float = Field(default=30.0, gt=0, description="Timeout for one Jira HTTP request")
+
+    def required_url(self) -> str:
+        """:attr:`url`, or a :class:`ConfigError` saying how to set it."""
+        if not self.url:
+            raise ConfigError("jira.url (JIRA_URL) is not set: point it at your Jira, or run with --sandbox")
+        return self.url
 
     @field_validator("api_token", "personal_token", "oauth_access_token")
     @classmethod
@@ -241,8 +247,6 @@ class ToolsSettings(StrictModel):
     projects_filter: list[str] = Field(
         default_factory=list, description="Project keys every search and issue access is restricted to"
     )
-    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest attachment moved")
-    upload_dir: Path | None = Field(default=None, description="Only local files under this folder may be uploaded")
     max_text_chars: int = Field(
         default=131_072, gt=0, description="Longest Markdown text argument (a comment, a description...) accepted"
     )
@@ -276,7 +280,13 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "ENABLED_TOOLS": ("tools", "enabled_tools"),
     "TOOLSETS": ("tools", "toolsets"),
     "JIRA_PROJECTS_FILTER": ("tools", "projects_filter"),
-    "JIRAPLUG_UPLOAD_DIR": ("tools", "upload_dir"),
+    "JIRAPLUG_UPLOAD_DIR": ("attachments", "upload_dir"),
+}
+
+# Keys that moved to another table: using the old one is an error that names the new one.
+MOVED_KEYS: dict[str, str] = {
+    "tools.upload_dir": "attachments.upload_dir",
+    "tools.max_attachment_bytes": "attachments.max_attachment_bytes",
 }
 
 
@@ -471,6 +481,8 @@ def _explain(
     key = loc[0] if loc else ""
     dotted = ".".join([table, *loc])
     where = _where(f"{table}.{key}", sources, dotted)
+    if error["type"] == "extra_forbidden" and dotted in MOVED_KEYS:
+        return _moved(where, MOVED_KEYS[dotted])
     if error["type"] == "extra_forbidden":
         return _unknown(dotted, key, set(model.model_fields), "a known key", sources, where=where)
     if error["type"] == "missing":
@@ -485,10 +497,14 @@ def _unknown(
 ) -> str:
     known = sorted(known)
     where = where or _where(dotted, sources)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
     listing = ", ".join(known) if known else "(none)"
-    return f"{where}: unknown key {name!r}{hint} (expected {what}: {listing})"
+    return f"{where}: unknown key {name!r}{did_you_mean(name, known)} (expected {what}: {listing})"
+
+
+def _moved(where: str, new: str) -> str:
+    table, _, key = new.partition(".")
+    return (f"{where}: this key has moved to {new}: set {key} in the [{table}] table "
+            f"(or ${ENV_PREFIX}{table.upper()}__{key.upper()}) instead")
 
 
 def _where(key: str, sources: Mapping[str, str], shown: str | None = None) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = [[], ["serve"], ["plugins"], ["config"], ["sandbox"]]
+COMMANDS = [[], ["serve"], ["plugins"], ["config"], ["sandbox"], ["demo"]]
 
 
 def run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -35,6 +35,8 @@ def test_help_on_every_command(command: list[str], tmp_path: Path) -> None:
         (["config"], {"JIRA_SSL_VERIFY": "perhaps"}, "jira.ssl_verify (from $JIRA_SSL_VERIFY) = 'perhaps'"),
         (["--config", "missing.toml", "plugins"], {}, "--config = 'missing.toml': no such file"),
         (["serve"], {"OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        # A plugin's command cannot be offered without plugins: the configuration error says why.
+        (["demo"], {"JIRA_SSL_VERIFY": "perhaps"}, "jira.ssl_verify (from $JIRA_SSL_VERIFY) = 'perhaps'"),
     ],
 )
 def test_errors_are_one_line_without_traceback(args: list[str], env: dict, expected: str, tmp_path: Path) -> None:
@@ -60,3 +62,30 @@ def test_plugins_lists_builtin_toolset(tmp_path: Path) -> None:
     rows = json.loads(run("plugins", "--json", cwd=tmp_path).stdout)
     issues = {row["name"]: row for row in rows}["issues"]
     assert issues["builtin"] and issues["enabled"] and "register_tools" in issues["hooks"]
+
+
+def commands_in_help(text: str) -> set[str]:
+    """The command names ``jiraplug --help`` lists (the indented first words under COMMAND)."""
+    listing = text.split("  COMMAND\n", 1)[1].split("\n\n")[0]
+    return {line.split()[0] for line in listing.splitlines() if line[:4] == "    " and line[4:5].isalpha()}
+
+
+def test_commands_come_from_plugins_and_leave_with_them(tmp_path: Path) -> None:
+    everything = run("--help", cwd=tmp_path)
+    assert commands_in_help(everything.stdout) == {"serve", "plugins", "config", "stats", "profile", "sandbox", "demo"}
+    rows = {row["name"]: row for row in json.loads(run("plugins", "--json", cwd=tmp_path).stdout)}
+    assert all(rows[name]["builtin"] and "register_commands" in rows[name]["hooks"] for name in ("sandbox", "demo"))
+
+    without = run("--help", cwd=tmp_path, JIRAPLUG_DISABLE_PLUGINS="demo,sandbox")
+    assert commands_in_help(without.stdout) == {"serve", "plugins", "config", "stats", "profile"}
+    refused = run("demo", cwd=tmp_path, JIRAPLUG_DISABLE_PLUGINS="demo")
+    assert refused.returncode == 2 and "invalid choice: 'demo'" in refused.stderr
+
+
+def test_a_command_with_its_own_parser_gets_the_rest_of_the_line(tmp_path: Path) -> None:
+    done = run("sandbox", "--port", "70000", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        "jiraplug sandbox: error: argument --port: expected a port number 0-65535, got '70000' (see --help)"
+    ]
+    other = run("plugins", "--port", "1", cwd=tmp_path)  # commands without their own parser still refuse extras
+    assert other.returncode == 2 and "unrecognized arguments: --port 1" in other.stderr

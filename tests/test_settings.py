@@ -141,3 +141,27 @@ def test_missing_required_plugin_value_is_named(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""), environ={})
     with pytest.raises(ConfigError, match=r"^needy\.webhook_url: a value is required \(a string\)$"):
         settings.bind_plugins(known=["needy"], models={"needy": RequiredSettings})
+
+
+@pytest.mark.parametrize(("toml", "environ", "where"), [
+    ('[tools]\nupload_dir = "/srv/uploads"\n', {}, "tools.upload_dir (from "),
+    ("", {"JIRAPLUG_TOOLS__MAX_ATTACHMENT_BYTES": "5"}, "tools.max_attachment_bytes (from $JIRAPLUG_TOOLS__"),
+])
+def test_a_moved_key_is_an_error_naming_its_new_place(tmp_path: Path, toml: str, environ: dict, where: str) -> None:
+    key = where.split(" ")[0].removeprefix("tools.")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, toml), environ=environ)
+    message = str(caught.value)
+    assert message.startswith(where) and f"moved to attachments.{key}" in message
+    assert "[attachments] table" in message and f"$JIRAPLUG_ATTACHMENTS__{key.upper()}" in message
+
+
+def test_attachment_settings_are_the_attachments_toolsets_table(tmp_path: Path) -> None:
+    from jiraplug.bootstrap import bootstrap
+
+    path = write(tmp_path, "[attachments]\nmax_attachment_bytes = 2048\n")
+    app = bootstrap(path, {"JIRAPLUG_UPLOAD_DIR": str(tmp_path)})
+    table = app.settings.plugin_config("attachments")
+    assert table.max_attachment_bytes == 2048 and table.upload_dir == tmp_path
+    with pytest.raises(ConfigError, match=r"attachments\.max_attachment_bytes .*= 0: .*greater than 0"):
+        bootstrap(write(tmp_path, "[attachments]\nmax_attachment_bytes = 0\n"), {})

@@ -125,11 +125,6 @@ class JiraClient:
         """
         return self._deployment or Deployment.DC
 
-    @property
-    def deployment_known(self) -> bool:
-        """Whether the deployment was configured, recognised from the URL, or detected."""
-        return self._deployment is not None
-
     async def ready(self) -> JiraClient:
         """Make sure the deployment is known, asking ``serverInfo`` once if the URL was ambiguous."""
         if self._deployment is not None:

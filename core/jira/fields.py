@@ -7,11 +7,11 @@ each field's schema ({"name": "High"}, [{"name": "backend"}], {"accountId": ...}
 
 from __future__ import annotations
 
-import difflib
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from jiraplug.suggest import did_you_mean
 from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -73,9 +73,7 @@ class FieldCatalog:
         field = self._by_id.get(name_or_id) or self._by_name.get(name_or_id.strip().lower())
         if field is not None:
             return field
-        names = sorted({f.name for f in self.fields})
-        close = difflib.get_close_matches(name_or_id, names, n=3)
-        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        hint = did_you_mean(name_or_id, {f.name for f in self.fields}, n=3)
         raise UserFacingError(f"unknown field {name_or_id!r}{hint} (use jira_search_fields to list fields)")
 
     def name_of(self, field_id: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from jiraplug.server.registry import ResourceDef, ResourceRegistry, ToolDef, Too
 from jiraplug.runtime import Runtime
 from jiraplug.server.schemas import lean_schema
 from jiraplug.settings import Settings, ToolsSettings
+from jiraplug.suggest import did_you_mean
 from jiraplug.server.toolcalls import ServerMiddleware, runtime_of_resource_read
 
 INSTRUCTIONS = (
@@ -132,8 +132,7 @@ def offered_tools(tools: ToolRegistry, config: ToolsSettings) -> list[ToolDef]:
 
 def _check_names(key: str, given: set[str], known: set[str]) -> None:
     for name in sorted(given - known):
-        close = difflib.get_close_matches(name, sorted(known), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, known)
         raise ConfigError(f"{key}: unknown name {name!r}{hint} (known: {', '.join(sorted(known))})")
 
 

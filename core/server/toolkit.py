@@ -1,29 +1,43 @@
 """Helpers shared by tool implementations (built-in toolsets and third-party plugins).
 
 They read the tool call in progress (:func:`jiraplug.current_call`), so a tool body stays
-short: ``jira()`` for the client, ``guard_issue(key)`` and ``scoped_jql(jql)`` to keep
-every access inside ``JIRA_PROJECTS_FILTER`` (the guards live in :mod:`jiraplug.server.projects_filter`,
-which also checks every write on its way to Jira), ``split_csv`` for comma-separated arguments.
+short: ``jira()`` for the client, ``scoped_jql(jql)`` to keep a search inside
+``JIRA_PROJECTS_FILTER`` (the guards on keys, ``guard_issue`` and friends, live in
+:mod:`jiraplug.server.projects_filter`, which also checks every write on its way to Jira),
+the argument types every toolset uses (:data:`IssueKey`, :data:`StartAt`, :data:`Limit`),
+and the parsing of common arguments (``split_csv``, ``parse_day``, ``numeric_id``).
+Lists Jira pages itself go through :meth:`JiraClient.paginate <jiraplug.jira.client.JiraClient.paginate>`;
+``slice_page`` pages a list Jira returns whole.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+from pydantic import Field
 
 from jiraplug.jira import offload
-from jiraplug.server.projects_filter import ISSUE_KEY, allowed_projects, guard_issue, guard_project
-from jiraplug.tool_errors import UserFacingError
+from jiraplug.server.projects_filter import allowed_projects
 from jiraplug.server.toolcalls import current_call
+from jiraplug.tool_errors import UserFacingError
 
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient
 
 T = TypeVar("T")
 
-__all__ = ["ISSUE_KEY", "allowed_projects", "guard_issue", "guard_project", "jira", "next_start_at", "numeric_id", "off_loop",
-           "scoped_jql", "split_csv", "split_order_by"]
+__all__ = ["IssueKey", "Limit", "StartAt", "jira", "numeric_id", "off_loop", "parse_day", "scoped_jql", "slice_page",
+           "split_csv", "split_order_by"]
+
+IssueKey = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
+"""An issue key argument."""
+StartAt = Annotated[int, Field(ge=0)]
+"""The ``start_at`` of a paged list (a tool's ``next_start_at`` from the page before)."""
+Limit = Annotated[int, Field(ge=1, le=100)]
+"""Items per page of a paged list."""
 
 
 def jira() -> JiraClient:
@@ -120,8 +134,17 @@ def numeric_id(value: str, what: str, listed_by: str) -> str:
     return value
 
 
-def next_start_at(start_at: int, returned: int, total: int | None) -> int | None:
-    """Offset of the next page of a ``startAt`` list, or ``None`` after the last page."""
-    following = start_at + returned
-    more = returned > 0 and (total is None or following < total)
-    return following if more else None
+def parse_day(value: str | None, what: str) -> str | None:
+    """Check a ``YYYY-MM-DD`` date argument named ``what``; ``None`` passes through."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()).isoformat()
+    except ValueError:
+        raise UserFacingError(f"{what} {value!r} is not a date; expected YYYY-MM-DD, e.g. 2026-03-31") from None
+
+
+def slice_page(items: list[Any], start_at: int, limit: int) -> tuple[list[Any], int | None]:
+    """One page of a list Jira returns whole, and the ``start_at`` of the next (``None`` at the end)."""
+    end = start_at + limit
+    return items[start_at:end], (end if end < len(items) else None)

@@ -278,11 +278,6 @@ class RateLimitController:
 
     # ------------------------------------------------------------------ introspection
 
-    def breaker_state(self, server: str) -> BreakerState:
-        """State of the breaker for ``server`` (``scheme://host:port``); closed if never used."""
-        breaker = self._breakers.get(server)
-        return breaker.state if breaker else BreakerState.CLOSED
-
     def snapshot(self) -> dict[str, Any]:
         """Counters, breaker states and adaptive rates, as JSON-ready data."""
         now = self.clock()

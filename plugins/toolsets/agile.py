@@ -14,17 +14,15 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
-from jiraplug.plugins.toolsets.projects import next_start
+from jiraplug.jira.paging import OffsetPage
+from jiraplug.server.projects_filter import allowed_projects, guard_board, guard_issue, guard_project, guard_sprint
 from jiraplug.server.registry import ToolRegistry
+from jiraplug.server.toolkit import Limit, StartAt, jira, off_loop, scoped_jql, split_csv
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.projects_filter import guard_board, guard_sprint
-from jiraplug.server.toolkit import allowed_projects, guard_issue, guard_project, jira, off_loop, scoped_jql, split_csv
 
 BoardId = Annotated[int, Field(ge=1, description="Board id, from jira_list_boards")]
 SprintId = Annotated[int, Field(ge=1, description="Sprint id, from jira_list_sprints")]
-StartAt = Annotated[int, Field(ge=0)]
-Limit = Annotated[int, Field(ge=1, le=100)]
 Moment = Annotated[str | None, Field(description="ISO date or date-time; a date means 00:00 UTC")]
 Jql = Annotated[str | None, Field(description="Extra JQL filter")]
 Fields = Annotated[str | None, Field(description="Comma-separated fields; default: common ones")]
@@ -82,21 +80,19 @@ async def _sprint(sprint_id: int) -> dict[str, Any]:
     return sprint
 
 
-async def _issue_page(body: dict[str, Any], start_at: int, limit: int) -> dict[str, Any]:
+async def _issue_page(found: OffsetPage) -> dict[str, Any]:
     base_url = jira().base_url
-    issues = body.get("issues") or []
     with stage(RENDER):
-        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in issues], what="the issues")
+        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in found.items], what="the issues")
     out: dict[str, Any] = {"issues": rendered}
-    if isinstance(body.get("total"), int):
-        out["total"] = body["total"]
-    out["next_start_at"] = next_start(body, start_at, len(issues), limit)
+    if found.total is not None:
+        out["total"] = found.total
+    out["next_start_at"] = found.next_start_at
     return out
 
 
-def _issue_params(jql: str | None, fields: str | None, start_at: int, limit: int) -> dict[str, Any]:
-    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(split_csv(fields) or SEARCH_FIELDS),
-            "startAt": start_at, "maxResults": limit}
+def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
+    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(split_csv(fields) or SEARCH_FIELDS)}
 
 
 async def jira_list_boards(
@@ -108,15 +104,13 @@ async def jira_list_boards(
 ) -> dict[str, Any]:
     """List agile boards."""
     client = await jira().ready()
-    params = {"projectKeyOrId": guard_project(project_key) if project_key else None, "type": board_type, "name": name,
-              "startAt": start_at, "maxResults": limit}
-    body = await client.request("GET", f"{client.agile}/board", operation="board.list", params=params)
-    boards = body.get("values") or []
+    params = {"projectKeyOrId": guard_project(project_key) if project_key else None, "type": board_type, "name": name}
+    found = await client.paginate(f"{client.agile}/board", operation="board.list", params=params, limit=limit,
+                                  start_at=start_at)
     allowed = allowed_projects()
-    visible = [b for b in boards if not allowed or str((b.get("location") or {}).get("projectKey", "")).upper()
+    visible = [b for b in found.items if not allowed or str((b.get("location") or {}).get("projectKey", "")).upper()
                in allowed]
-    return {"boards": [_compact_board(b) for b in visible],
-            "next_start_at": next_start(body, start_at, len(boards), limit)}
+    return {"boards": [_compact_board(b) for b in visible], "next_start_at": found.next_start_at}
 
 
 async def jira_get_board_issues(
@@ -125,9 +119,10 @@ async def jira_get_board_issues(
     """Issues on a board (backlog and sprints), optionally filtered by JQL."""
     client = await jira().ready()
     await guard_board(board_id)
-    body = await client.request("GET", f"{client.agile}/board/{board_id}/issue", operation="board.issues",
-                                params=_issue_params(jql, fields, start_at, limit), subject=f"board {board_id}")
-    return await _issue_page(body, start_at, limit)
+    return await _issue_page(await client.paginate(
+        f"{client.agile}/board/{board_id}/issue", operation="board.issues", params=_issue_params(jql, fields),
+        items_key="issues", limit=limit, start_at=start_at, subject=f"board {board_id}",
+    ))
 
 
 async def jira_list_sprints(
@@ -143,12 +138,10 @@ async def jira_list_sprints(
     if bad:
         raise UserFacingError(f"unknown sprint state {', '.join(bad)}; use any of {', '.join(SPRINT_STATES)}")
     await guard_board(board_id)
-    params = {"state": ",".join(states) if states else None, "startAt": start_at, "maxResults": limit}
-    body = await client.request("GET", f"{client.agile}/board/{board_id}/sprint", operation="sprint.list",
-                                params=params, subject=f"board {board_id}")
-    sprints = body.get("values") or []
-    return {"sprints": [_compact_sprint(s) for s in sprints],
-            "next_start_at": next_start(body, start_at, len(sprints), limit)}
+    found = await client.paginate(f"{client.agile}/board/{board_id}/sprint", operation="sprint.list",
+                                  params={"state": ",".join(states) if states else None}, limit=limit,
+                                  start_at=start_at, subject=f"board {board_id}")
+    return {"sprints": [_compact_sprint(s) for s in found.items], "next_start_at": found.next_start_at}
 
 
 async def jira_get_sprint_issues(
@@ -158,9 +151,10 @@ async def jira_get_sprint_issues(
     client = await jira().ready()
     if allowed_projects():
         await _sprint(sprint_id)
-    body = await client.request("GET", f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues",
-                                params=_issue_params(jql, fields, start_at, limit), subject=f"sprint {sprint_id}")
-    return await _issue_page(body, start_at, limit)
+    return await _issue_page(await client.paginate(
+        f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues", params=_issue_params(jql, fields),
+        items_key="issues", limit=limit, start_at=start_at, subject=f"sprint {sprint_id}",
+    ))
 
 
 async def jira_create_sprint(

@@ -2,9 +2,9 @@
 
 Downloads come back as MCP content: images as ``ImageContent``, other files as an
 ``EmbeddedResource`` (text when the file is text, base64 otherwise), capped at
-``tools.max_attachment_bytes``. Uploads take base64 content, or a local file that must
-lie inside ``tools.upload_dir`` (``JIRAPLUG_UPLOAD_DIR``); without that setting no local
-file is ever read.
+``attachments.max_attachment_bytes``. Uploads take base64 content, or a local file that
+must lie inside ``attachments.upload_dir`` (``JIRAPLUG_UPLOAD_DIR``); without that setting
+no local file is ever read. Both keys are this toolset's ``[attachments]`` table.
 
 Tools name the issue as well as the attachment: Jira's attachment metadata does not say
 which issue it belongs to, and ``JIRA_PROJECTS_FILTER`` is checked on the issue.
@@ -24,15 +24,15 @@ import anyio.to_thread
 from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, TextContent, TextResourceContents
 from pydantic import Field
 
-from jiraplug import hookimpl
-from jiraplug.plugins.toolsets.projects import page
+from jiraplug import PluginSettings, hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.toolcalls import current_call
-from jiraplug.server.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_issue
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, slice_page
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 AttachmentId = Annotated[str, Field(description="Attachment id, from jira_list_attachments")]
+PLUGIN_NAME = "attachments"
 
 # Images a client can show inline; anything else (SVG included) is sent as a resource.
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -40,8 +40,19 @@ TEXT_TYPES = {"application/json", "application/xml", "application/yaml", "applic
               "application/javascript", "application/x-sh", "application/sql", "image/svg+xml"}
 
 
+class AttachmentsSettings(PluginSettings):
+    """``[attachments]``: how large a file the tools move, and where local uploads may come from."""
+
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, gt=0, description="Largest attachment moved")
+    upload_dir: Path | None = Field(default=None, description="Only local files under this folder may be uploaded")
+
+
+def _settings() -> AttachmentsSettings:
+    return current_call().runtime.settings.plugin_config(PLUGIN_NAME)
+
+
 def _max_bytes() -> int:
-    return current_call().runtime.settings.tools.max_attachment_bytes
+    return _settings().max_attachment_bytes
 
 
 def _compact(raw: dict[str, Any]) -> dict[str, Any]:
@@ -71,16 +82,16 @@ async def _attachment(key: str, attachment_id: str) -> dict[str, Any]:
 
 
 async def jira_list_attachments(
-    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 50
+    issue_key: IssueKey, start_at: StartAt = 0, limit: Limit = 50
 ) -> dict[str, Any]:
     """List an issue's attachments: id, filename, size, type."""
     key = guard_issue(issue_key)
-    chunk, following = page(await _attachments_of(key), start_at, limit)
+    chunk, following = slice_page(await _attachments_of(key), start_at, limit)
     return {"issue_key": key, "attachments": [_compact(a) for a in chunk], "next_start_at": following}
 
 
 async def jira_download_attachment(
-    issue_key: Key, attachment_id: AttachmentId
+    issue_key: IssueKey, attachment_id: AttachmentId
 ) -> list[TextContent | ImageContent | EmbeddedResource]:
     """Get an attachment's content: images inline, other files as an embedded resource."""
     client = await jira().ready()
@@ -91,7 +102,7 @@ async def jira_download_attachment(
     if isinstance(size, int) and size > cap:
         raise UserFacingError(
             f"attachment {raw.get('filename')!r} is {size} bytes, over the {cap}-byte limit "
-            "(tools.max_attachment_bytes); download it in Jira instead"
+            "(attachments.max_attachment_bytes); download it in Jira instead"
         )
     # Cloud and Data Center give different content URLs; the client keeps requests on the Jira site.
     source = raw.get("content") or f"{client.api}/attachment/content/{raw['id']}"
@@ -121,7 +132,7 @@ def _as_text(data: bytes, mime: str) -> str | None:
 
 
 async def jira_upload_attachment(
-    issue_key: Key,
+    issue_key: IssueKey,
     filename: Annotated[str | None, Field(description="Name in Jira; default: the local file's name")] = None,
     content_base64: Annotated[str | None, Field(description="File content, base64")] = None,
     path: Annotated[str | None, Field(description="Local file inside the server's upload folder")] = None,
@@ -137,7 +148,7 @@ async def jira_upload_attachment(
             raise UserFacingError("filename is required with content_base64, e.g. report.pdf")
         content = _decode(content_base64, cap)
     else:
-        root = current_call().runtime.settings.tools.upload_dir
+        root = _settings().upload_dir
         local, content = await anyio.to_thread.run_sync(_read_upload, root, path or "", cap)
         filename = filename or local.name
     name = _check_filename(filename or "")
@@ -152,7 +163,7 @@ async def jira_upload_attachment(
 def _decode(value: str, cap: int) -> bytes:
     # Reject before decoding what is clearly too large: base64 is 4 characters per 3 bytes.
     if len(value) > (cap // 3 + 1) * 4 + 4:
-        raise UserFacingError(f"the content is over the {cap}-byte limit (tools.max_attachment_bytes)")
+        raise UserFacingError(f"the content is over the {cap}-byte limit (attachments.max_attachment_bytes)")
     try:
         data = base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -170,7 +181,7 @@ def _check_filename(filename: str) -> str:
 
 
 def _read_upload(root: Path | None, path: str, cap: int) -> tuple[Path, bytes]:
-    """Read a local file for upload, only from inside ``root`` (``tools.upload_dir``; in a worker thread)."""
+    """Read a local file for upload, only from inside ``root`` (``attachments.upload_dir``; in a worker thread)."""
     if root is None:
         raise UserFacingError(
             "uploading local files is switched off: the server has no upload folder (JIRAPLUG_UPLOAD_DIR); "
@@ -210,7 +221,7 @@ def _read_upload(root: Path | None, path: str, cap: int) -> tuple[Path, bytes]:
     return real, data
 
 
-async def jira_delete_attachment(issue_key: Key, attachment_id: AttachmentId) -> dict[str, Any]:
+async def jira_delete_attachment(issue_key: IssueKey, attachment_id: AttachmentId) -> dict[str, Any]:
     """Delete an attachment from an issue."""
     client = await jira().ready()
     key = guard_issue(issue_key)
@@ -220,6 +231,11 @@ async def jira_delete_attachment(issue_key: Key, attachment_id: AttachmentId) ->
         touches=(f"issue:{key}",), subject=str(raw["id"]),
     )
     return {"issue_key": key, "deleted": _compact(raw)}
+
+
+@hookimpl
+def plugin_settings() -> type[AttachmentsSettings]:
+    return AttachmentsSettings
 
 
 @hookimpl

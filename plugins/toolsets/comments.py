@@ -9,9 +9,8 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
-from jiraplug.server.toolkit import jira, off_loop
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, off_loop
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments)")]
 Body = Annotated[str, Field(description="Markdown", min_length=1)]
 
@@ -28,9 +27,9 @@ def _comment(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 async def jira_get_comments(
-    issue_key: Key,
-    start_at: Annotated[int, Field(ge=0)] = 0,
-    limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    issue_key: IssueKey,
+    start_at: StartAt = 0,
+    limit: Limit = 20,
     newest_first: bool = False,
 ) -> dict[str, Any]:
     """Comments of an issue, paged."""
@@ -38,19 +37,19 @@ async def jira_get_comments(
     return {**page, "comments": await off_loop(lambda: [_comment(c) for c in page["comments"]], what="the comments")}
 
 
-async def jira_add_comment(issue_key: Key, body: Body) -> dict[str, Any]:
+async def jira_add_comment(issue_key: IssueKey, body: Body) -> dict[str, Any]:
     """Add a comment to an issue."""
     key, created = await COMMENTS.add(issue_key, {"body": await jira().text_to_jira(body, argument="body")})
     return {"issue": key, **await off_loop(_comment, created, what="the comment")}
 
 
-async def jira_edit_comment(issue_key: Key, comment_id: CommentId, body: Body) -> dict[str, Any]:
+async def jira_edit_comment(issue_key: IssueKey, comment_id: CommentId, body: Body) -> dict[str, Any]:
     """Replace the text of a comment."""
     key, updated = await COMMENTS.update(issue_key, comment_id, {"body": await jira().text_to_jira(body, argument="body")})
     return {"issue": key, **await off_loop(_comment, updated, what="the comment")}
 
 
-async def jira_delete_comment(issue_key: Key, comment_id: CommentId) -> dict[str, Any]:
+async def jira_delete_comment(issue_key: IssueKey, comment_id: CommentId) -> dict[str, Any]:
     """Delete a comment."""
     key = await COMMENTS.delete(issue_key, comment_id)
     return {"issue": key, "deleted": comment_id}

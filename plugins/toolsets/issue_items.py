@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jiraplug.server.toolkit import guard_issue, jira, next_start_at, numeric_id
+from jiraplug.server.projects_filter import guard_issue
+from jiraplug.server.toolkit import jira, numeric_id
 
 
 @dataclass(frozen=True)
@@ -26,14 +27,10 @@ class IssueItems:
     async def page(self, issue_key: str, start_at: int, limit: int, **params: Any) -> dict[str, Any]:
         """One page: ``{"issue", plural: [raw items], "total", "next_start_at"}``."""
         client, key = jira(), guard_issue(issue_key)
-        data = await client.request(
-            "GET", f"{client.api}/issue/{key}/{self.part}", operation=f"{self.part}.list", subject=key,
-            params={"startAt": start_at, "maxResults": limit, **params},
-        )
-        items = data.get(self.plural, [])
-        total = data.get("total")
-        return {"issue": key, self.plural: items, "total": total,
-                "next_start_at": next_start_at(start_at, len(items), total)}
+        found = await client.paginate(f"{client.api}/issue/{key}/{self.part}", operation=f"{self.part}.list",
+                                      params=params, items_key=self.plural, limit=limit, start_at=start_at,
+                                      subject=key)
+        return {"issue": key, self.plural: found.items, "total": found.total, "next_start_at": found.next_start_at}
 
     async def add(self, issue_key: str, body: dict[str, Any]) -> tuple[str, Any]:
         """``(issue key, Jira's answer)`` after adding one."""

@@ -10,18 +10,18 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
+from jiraplug.jira.client import SEARCH_PAGE_MAX
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.toolkit import guard_issue, guard_project, jira, off_loop, scoped_jql, split_csv
+from jiraplug.server.projects_filter import guard_issue, guard_project
+from jiraplug.server.toolkit import IssueKey, jira, off_loop, scoped_jql, split_csv
 
-PAGE_SIZE = 100  # Jira's usual cap on issues per search page with fields
 MAX_SEARCH = 1000
 BULK_CHUNK = 50  # Jira's limit of issues per bulk create call
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 Fields = Annotated[str | None, Field(description="Comma-separated field names or ids; default: common fields")]
 CustomFields = Annotated[
     dict[str, Any] | None, Field(description='Other fields by name or id, e.g. {"Story Points": 5}')
@@ -37,29 +37,25 @@ async def jira_search(
 ) -> dict[str, Any]:
     """Search issues with JQL. Returns up to `limit` issues and next_page_token when more exist."""
     client = jira()
-    query = scoped_jql(jql)
-    wanted = split_csv(fields) or list(SEARCH_FIELDS)
-    issues: list[dict[str, Any]] = []
-    token, total = page_token, None
-    while len(issues) < limit:
-        page = await client.search(query, fields=wanted, limit=min(PAGE_SIZE, limit - len(issues)), page_token=token)
-        issues.extend(page.issues)
-        token, total = page.next_page_token, page.total if page.total is not None else total
-        if limit > PAGE_SIZE and ctx is not None:
-            await ctx.report_progress(len(issues), limit if total is None else min(limit, total), "issues fetched")
-        if token is None or not page.issues:
-            break
+
+    async def progress(done: int, total: int | None) -> None:
+        if ctx is not None and limit > SEARCH_PAGE_MAX:  # a search of one page needs no progress
+            await ctx.report_progress(done, limit if total is None else min(limit, total), "issues fetched")
+
+    found = await client.search_all(scoped_jql(jql), limit, fields=split_csv(fields) or list(SEARCH_FIELDS),
+                                    page_token=page_token, progress=progress)
     with stage(RENDER):
-        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in issues], what="the issues")
+        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in found.issues],
+                                  what="the issues")
     result: dict[str, Any] = {"issues": rendered}
-    if total is not None:
-        result["total"] = total
-    result["next_page_token"] = token
+    if found.total is not None:
+        result["total"] = found.total
+    result["next_page_token"] = found.next_page_token
     return result
 
 
 async def jira_get_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     fields: Fields = None,
     expand: Annotated[str | None, Field(description="e.g. renderedFields,changelog")] = None,
     comment_limit: Annotated[int, Field(ge=0, le=100, description="Latest comments to include")] = 10,
@@ -189,7 +185,7 @@ async def jira_batch_create_issues(
 
 
 async def jira_update_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     fields: Annotated[
         dict[str, Any],
         Field(description='Fields to set by name or id, e.g. {"summary": "New", "priority": "High", '
@@ -214,7 +210,7 @@ async def jira_update_issue(
 
 
 async def jira_delete_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     delete_subtasks: Annotated[bool, Field(description="Also delete its sub-tasks")] = False,
 ) -> dict[str, Any]:
     """Delete an issue permanently."""
@@ -228,7 +224,7 @@ async def jira_delete_issue(
 
 
 async def jira_assign_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     assignee: Annotated[str | None, Field(description="accountId (Cloud) or username (DC); null unassigns")],
 ) -> dict[str, Any]:
     """Assign an issue to a user, or unassign it."""
@@ -243,7 +239,7 @@ async def jira_assign_issue(
 
 
 async def jira_clone_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     summary: Annotated[str | None, Field(description="Default: 'CLONE - <original summary>'")] = None,
     project_key: Annotated[str | None, Field(description="Target project; default: the same")] = None,
     link_type: Annotated[str | None, Field(description="Link the clone to the original, e.g. Cloners")] = None,

@@ -14,13 +14,11 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.fields import FieldCatalog
-from jiraplug.plugins.toolsets.projects import page
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.projects_filter import guard_found_issue
-from jiraplug.server.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_found_issue, guard_issue
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, slice_page
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 EPIC_LINK_FIELD = "Epic Link"  # Data Center's custom field holding an issue's epic
 
 
@@ -109,7 +107,7 @@ async def jira_remove_issue_link(
 
 
 async def jira_create_remote_link(
-    issue_key: Key,
+    issue_key: IssueKey,
     url: Annotated[str, Field(description="http(s) URL")],
     title: str,
     summary: str | None = None,
@@ -137,14 +135,14 @@ async def jira_create_remote_link(
 
 
 async def jira_list_remote_links(
-    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 50
+    issue_key: IssueKey, start_at: StartAt = 0, limit: Limit = 50
 ) -> dict[str, Any]:
     """List an issue's web links."""
     client = await jira().ready()
     key = guard_issue(issue_key)
     body = await client.request("GET", f"{client.api}/issue/{key}/remotelink", operation="remotelink.list",
                                 subject=key)
-    chunk, following = page(body or [], start_at, limit)
+    chunk, following = slice_page(body or [], start_at, limit)
     links = []
     for raw in chunk:
         target = raw.get("object") or {}
@@ -155,7 +153,7 @@ async def jira_list_remote_links(
 
 
 async def jira_link_to_epic(
-    issue_key: Key, epic_key: Annotated[str, Field(description="Epic issue key")]
+    issue_key: IssueKey, epic_key: Annotated[str, Field(description="Epic issue key")]
 ) -> dict[str, Any]:
     """Put an issue in an epic."""
     client = await jira().ready()

@@ -7,7 +7,6 @@ refused by key. The issue-type and create-metadata helpers here are shared with 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -15,47 +14,18 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.projects_filter import guard_version
-from jiraplug.server.toolkit import allowed_projects, guard_project, jira
+from jiraplug.server.projects_filter import allowed_projects, guard_project, guard_version
+from jiraplug.server.toolkit import Limit, StartAt, jira, parse_day, slice_page
 
 ProjectKey = Annotated[str, Field(description="Project key, e.g. PROJ")]
 IssueType = Annotated[str, Field(description="Issue type name or id, e.g. Bug")]
-StartAt = Annotated[int, Field(ge=0)]
-Limit = Annotated[int, Field(ge=1, le=100)]
 Day = Annotated[str | None, Field(description="YYYY-MM-DD")]
 
 MAX_ALLOWED_VALUES = 25  # allowed values listed per field in create-metadata; the rest are counted
+MAX_CREATE_FIELDS = 5000  # bounded: 50 pages of 100 is far beyond any real create screen
 
 
 # ---------------------------------------------------------------- shared helpers
-
-
-def page(items: list[Any], start_at: int, limit: int) -> tuple[list[Any], int | None]:
-    """Slice a complete list into one page and the ``start_at`` of the next (``None`` at the end)."""
-    end = start_at + limit
-    return items[start_at:end], (end if end < len(items) else None)
-
-
-def parse_day(value: str | None, what: str) -> str | None:
-    """Check a ``YYYY-MM-DD`` date argument; ``None`` passes through."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        raise UserFacingError(f"{what} {value!r} is not a date; expected YYYY-MM-DD, e.g. 2026-03-31") from None
-
-
-def next_start(body: Any, start_at: int, count: int, limit: int) -> int | None:
-    """``startAt`` of the page after one of ``count`` items, from ``isLast``/``total`` when Jira gives them."""
-    following = start_at + count
-    if not count:
-        return None
-    if isinstance(body, dict) and isinstance(body.get("isLast"), bool):
-        return None if body["isLast"] else following
-    if isinstance(body, dict) and isinstance(body.get("total"), int):
-        return following if following < body["total"] else None
-    return following if count >= limit else None
 
 
 def _values(body: Any, *keys: str) -> list[dict[str, Any]]:
@@ -92,18 +62,12 @@ async def resolve_issue_type(project_key: str, issue_type: str) -> dict[str, Any
 async def fetch_create_fields(project_key: str, issue_type_id: str) -> list[dict[str, Any]]:
     """Every field of the create screen of ``issue_type_id`` in ``project_key``, all pages."""
     client = await jira().ready()
-    fields: list[dict[str, Any]] = []
-    for _ in range(50):  # bounded: 50 pages of 100 is far beyond any real screen
-        body = await client.request(
-            "GET", f"{client.api}/issue/createmeta/{project_key}/issuetypes/{issue_type_id}",
-            operation="createmeta.fields", params={"startAt": len(fields), "maxResults": 100}, subject=project_key,
-        )
-        got = _values(body, "fields", "values", "results")
-        following = next_start(body, len(fields), len(got), 100)
-        fields.extend(got)
-        if following is None:
-            break
-    return fields
+    found = await client.paginate(
+        f"{client.api}/issue/createmeta/{project_key}/issuetypes/{issue_type_id}", operation="createmeta.fields",
+        items_key="fields" if client.is_cloud else "values", subject=project_key,
+        limit=MAX_CREATE_FIELDS, page_size=100,
+    )
+    return found.items
 
 
 def compact_option(value: Any) -> Any:
@@ -166,15 +130,14 @@ async def jira_list_projects(
     client = await jira().ready()
     allowed = set(allowed_projects())
     if client.is_cloud:
-        params: dict[str, Any] = {"startAt": start_at, "maxResults": limit, "query": query or None}
+        params: dict[str, Any] = {"query": query or None}
         if allowed:
             params["keys"] = sorted(allowed)
-        body = await client.request("GET", f"{client.api}/project/search", operation="project.search", params=params)
-        found = _values(body, "values")
-        following = next_start(body, start_at, len(found), limit)
+        found = await client.paginate(f"{client.api}/project/search", operation="project.search", params=params,
+                                      limit=limit, start_at=start_at)
         # The filter is applied again here: a server ignoring ``keys`` must not leak projects.
-        projects = [p for p in found if not allowed or str(p.get("key", "")).upper() in allowed]
-        return {"projects": [_compact_project(p) for p in projects], "next_start_at": following}
+        projects = [p for p in found.items if not allowed or str(p.get("key", "")).upper() in allowed]
+        return {"projects": [_compact_project(p) for p in projects], "next_start_at": found.next_start_at}
     body = await client.request("GET", f"{client.api}/project", operation="project.list")
     needle = (query or "").strip().lower()
     projects = [
@@ -182,7 +145,7 @@ async def jira_list_projects(
         if (not allowed or str(p.get("key", "")).upper() in allowed)
         and (not needle or needle in str(p.get("key", "")).lower() or needle in str(p.get("name", "")).lower())
     ]
-    chunk, following = page(projects, start_at, limit)
+    chunk, following = slice_page(projects, start_at, limit)
     return {"projects": [_compact_project(p) for p in chunk], "next_start_at": following}
 
 
@@ -209,7 +172,7 @@ async def jira_get_project_issue_types(
 ) -> dict[str, Any]:
     """Issue types you can create in a project."""
     key = guard_project(project_key)
-    chunk, following = page(await fetch_issue_types(key), start_at, limit)
+    chunk, following = slice_page(await fetch_issue_types(key), start_at, limit)
     return {
         "issue_types": [
             {"id": t.get("id"), "name": t.get("name"), "subtask": bool(t.get("subtask")),
@@ -233,7 +196,7 @@ async def jira_get_create_metadata(
     fields = await fetch_create_fields(key, str(itype["id"]))
     if required_only:
         fields = [f for f in fields if f.get("required")]
-    chunk, following = page(fields, start_at, limit)
+    chunk, following = slice_page(fields, start_at, limit)
     out: list[dict[str, Any]] = []
     for raw in chunk:
         item: dict[str, Any] = {"id": raw.get("fieldId") or raw.get("key"), "name": raw.get("name"),
@@ -265,7 +228,7 @@ async def jira_list_project_versions(
     # ``/versions`` (the whole list) exists on Cloud and Data Center alike; it is paged here.
     body = await client.request("GET", f"{client.api}/project/{key}/versions", operation="version.list", subject=key)
     matching = [v for v in _values(body) if released is None or bool(v.get("released")) is released]
-    chunk, following = page(matching, start_at, limit)
+    chunk, following = slice_page(matching, start_at, limit)
     return {"versions": [compact_version(v) for v in chunk], "next_start_at": following}
 
 
@@ -336,7 +299,7 @@ async def jira_list_project_components(
     body = await client.request(
         "GET", f"{client.api}/project/{key}/components", operation="component.list", subject=key
     )
-    chunk, following = page(_values(body, "values"), start_at, limit)
+    chunk, following = slice_page(_values(body, "values"), start_at, limit)
     return {"components": [_compact_component(c) for c in chunk], "next_start_at": following}
 
 

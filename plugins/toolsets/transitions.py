@@ -10,9 +10,9 @@ from jiraplug import hookimpl
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_issue
+from jiraplug.server.toolkit import IssueKey, jira
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 
 
 async def _transitions(key: str) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ async def _transitions(key: str) -> list[dict[str, Any]]:
     return data.get("transitions", [])
 
 
-async def jira_get_transitions(issue_key: Key) -> dict[str, Any]:
+async def jira_get_transitions(issue_key: IssueKey) -> dict[str, Any]:
     """Transitions available for an issue now (id, name, target status)."""
     key = guard_issue(issue_key)
     return {
@@ -36,7 +36,7 @@ async def jira_get_transitions(issue_key: Key) -> dict[str, Any]:
 
 
 async def jira_transition_issue(
-    issue_key: Key,
+    issue_key: IssueKey,
     transition: Annotated[str, Field(description="Transition id or name (e.g. 'Start Progress' or the target status)")],
     fields: Annotated[dict[str, Any] | None, Field(description="Fields the transition screen needs, by name or id")]
     = None,

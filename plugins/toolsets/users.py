@@ -17,16 +17,13 @@ from jiraplug.plugins.toolsets.projects import (
     fetch_create_fields,
     fetch_issue_types,
     field_type,
-    next_start,
-    page,
     resolve_issue_type,
 )
+from jiraplug.server.projects_filter import guard_issue, guard_project
 from jiraplug.server.registry import ToolRegistry
+from jiraplug.server.toolkit import Limit, StartAt, jira, slice_page
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.toolkit import guard_issue, guard_project, jira
 
-StartAt = Annotated[int, Field(ge=0)]
-Limit = Annotated[int, Field(ge=1, le=100)]
 UserId = Annotated[str, Field(description="accountId (Cloud) or username (DC)")]
 
 
@@ -128,7 +125,7 @@ async def jira_search_fields(
     ]
     # Exact name matches first, then by name: the field asked for tops the list.
     matching.sort(key=lambda f: (f.name.lower() != needle, f.name.lower()))
-    chunk, following = page(matching, start_at, limit)
+    chunk, following = slice_page(matching, start_at, limit)
     fields = []
     for f in chunk:
         item: dict[str, Any] = {"id": f.id, "name": f.name, "custom": f.custom}
@@ -153,7 +150,7 @@ async def jira_get_field_options(
     if project_key:
         key = guard_project(project_key)
         values, itype = await _create_screen_values(key, info, issue_type)
-        chunk, following = page(values, start_at, limit)
+        chunk, following = slice_page(values, start_at, limit)
         return {"field": {"id": info.id, "name": info.name}, "project": key, "issue_type": itype,
                 "options": [compact_option(v) for v in chunk], "next_start_at": following}
     if issue_type:
@@ -191,12 +188,9 @@ async def _cloud_options(field_id: str, start_at: int, limit: int) -> tuple[list
     if not contexts:
         raise UserFacingError(f"field {field_id} has no context, so no options; give project_key instead")
     context = next((c for c in contexts if c.get("isGlobalContext")), contexts[0])
-    body = await client.request(
-        "GET", f"{client.api}/field/{field_id}/context/{context['id']}/option", operation="field.options",
-        params={"startAt": start_at, "maxResults": limit}, subject=field_id,
-    )
-    options = (body or {}).get("values") or []
-    return options, next_start(body, start_at, len(options), limit)
+    found = await client.paginate(f"{client.api}/field/{field_id}/context/{context['id']}/option",
+                                  operation="field.options", limit=limit, start_at=start_at, subject=field_id)
+    return found.items, found.next_start_at
 
 
 async def _dc_options(field_id: str, start_at: int, limit: int) -> tuple[list[Any], int | None]:
@@ -206,7 +200,7 @@ async def _dc_options(field_id: str, start_at: int, limit: int) -> tuple[list[An
     body = await client.request("GET", f"{client.api}/customFields/{number}/options", operation="field.options",
                                 params={"maxResults": start_at + limit + 1}, subject=field_id)
     options = (body or {}).get("options") or []
-    chunk, following = page(options[: start_at + limit + 1], start_at, limit)
+    chunk, following = slice_page(options[: start_at + limit + 1], start_at, limit)
     return chunk, following
 
 

@@ -7,13 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
-from jiraplug.plugins.toolsets.projects import page
 from jiraplug.plugins.toolsets.users import compact_user, user_id
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
-from jiraplug.server.toolkit import guard_issue, jira
+from jiraplug.server.projects_filter import guard_issue
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, slice_page
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 User = Annotated[str | None, Field(description="accountId (Cloud) or username (DC); default: you")]
 
 
@@ -30,20 +29,20 @@ async def _who(user: str | None) -> str:
 
 
 async def jira_list_watchers(
-    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 50
+    issue_key: IssueKey, start_at: StartAt = 0, limit: Limit = 50
 ) -> dict[str, Any]:
     """List the users watching an issue."""
     client = await jira().ready()
     key = guard_issue(issue_key)
     body = await client.request("GET", f"{client.api}/issue/{key}/watchers", operation="watcher.list", subject=key)
     watchers = body.get("watchers") or []
-    chunk, following = page(watchers, start_at, limit)
+    chunk, following = slice_page(watchers, start_at, limit)
     return {"issue_key": key, "watch_count": body.get("watchCount", len(watchers)),
             "you_watch": bool(body.get("isWatching")), "watchers": [compact_user(w) for w in chunk],
             "next_start_at": following}
 
 
-async def jira_add_watcher(issue_key: Key, user: User = None) -> dict[str, Any]:
+async def jira_add_watcher(issue_key: IssueKey, user: User = None) -> dict[str, Any]:
     """Add a watcher to an issue."""
     client = await jira().ready()
     key = guard_issue(issue_key)
@@ -56,7 +55,7 @@ async def jira_add_watcher(issue_key: Key, user: User = None) -> dict[str, Any]:
     return {"issue_key": key, "added": who}
 
 
-async def jira_remove_watcher(issue_key: Key, user: User = None) -> dict[str, Any]:
+async def jira_remove_watcher(issue_key: IssueKey, user: User = None) -> dict[str, Any]:
     """Remove a watcher from an issue."""
     client = await jira().ready()
     key = guard_issue(issue_key)

@@ -12,9 +12,8 @@ from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.plugins.toolsets.issue_items import WORKLOGS
-from jiraplug.server.toolkit import jira, off_loop
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, off_loop
 
-Key = Annotated[str, Field(description="Issue key, e.g. PROJ-123")]
 WorklogId = Annotated[str, Field(description="Worklog id (from jira_get_worklogs)")]
 Duration = Annotated[str, Field(description="Jira duration, e.g. '1h 30m', '2d', '45m'")]
 Started = Annotated[str | None, Field(description="When the work started, ISO 8601; default: now")]
@@ -67,7 +66,7 @@ async def _body(time_spent: str | None, started: str | None, comment: str | None
 
 
 async def jira_get_worklogs(
-    issue_key: Key, start_at: Annotated[int, Field(ge=0)] = 0, limit: Annotated[int, Field(ge=1, le=100)] = 20
+    issue_key: IssueKey, start_at: StartAt = 0, limit: Limit = 20
 ) -> dict[str, Any]:
     """Work logged on an issue, paged."""
     page = await WORKLOGS.page(issue_key, start_at, limit)
@@ -75,7 +74,7 @@ async def jira_get_worklogs(
 
 
 async def jira_add_worklog(
-    issue_key: Key, time_spent: Duration, started: Started = None,
+    issue_key: IssueKey, time_spent: Duration, started: Started = None,
     comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Log work on an issue."""
@@ -86,7 +85,7 @@ async def jira_add_worklog(
 
 
 async def jira_update_worklog(
-    issue_key: Key, worklog_id: WorklogId, time_spent: Annotated[str | None, Field(description="e.g. '2h'")] = None,
+    issue_key: IssueKey, worklog_id: WorklogId, time_spent: Annotated[str | None, Field(description="e.g. '2h'")] = None,
     started: Started = None, comment: Annotated[str | None, Field(description="Markdown")] = None,
 ) -> dict[str, Any]:
     """Change a worklog's time, start or comment."""
@@ -97,7 +96,7 @@ async def jira_update_worklog(
     return {"issue": key, **await off_loop(_worklog, updated, what="the worklog")}
 
 
-async def jira_delete_worklog(issue_key: Key, worklog_id: WorklogId) -> dict[str, Any]:
+async def jira_delete_worklog(issue_key: IssueKey, worklog_id: WorklogId) -> dict[str, Any]:
     """Delete a worklog."""
     key = await WORKLOGS.delete(issue_key, worklog_id)
     return {"issue": key, "deleted": worklog_id}

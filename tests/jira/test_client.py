@@ -34,12 +34,12 @@ async def test_ambiguous_url_is_detected_once_lazily_from_server_info(
     sandbox = sandbox_of(flavour, cloud_sandbox, dc_sandbox)
     async with direct_client(sandbox, deployment=None) as jira:
         before = server_info_requests(sandbox)
-        assert not jira.deployment_known and server_info_requests(sandbox) == before  # nothing asked yet
+        assert server_info_requests(sandbox) == before  # nothing asked yet
         # Concurrent first requests share one serverInfo request.
         async with anyio.create_task_group() as tasks:
             for _ in range(5):
                 tasks.start_soon(jira.myself)
-        assert jira.deployment_known and jira.deployment is Deployment(flavour)
+        assert jira.deployment is Deployment(flavour)
         await jira.get_issue("PLAT-1", fields=["summary"])
         assert server_info_requests(sandbox) == before + 1
         assert jira.api == ("/rest/api/3" if flavour == "cloud" else "/rest/api/2")
@@ -48,9 +48,10 @@ async def test_ambiguous_url_is_detected_once_lazily_from_server_info(
 
 async def test_auto_deployment_through_the_server_start_up_path(dc_sandbox: Any) -> None:
     async with configured_client(environ_for(dc_sandbox, JIRA_DEPLOYMENT="auto")) as jira:
-        assert not jira.deployment_known
+        before = server_info_requests(dc_sandbox)
         page = await jira.search("project = PLAT", fields=["summary"], limit=3)
         assert jira.deployment is Deployment.DC and page.total and len(page.issues) == 3
+        assert server_info_requests(dc_sandbox) == before + 1  # "auto": asked at the first request
 
 
 @pytest.mark.parametrize("flavour", ["cloud", "dc"])
@@ -111,7 +112,7 @@ async def test_oauth_requests_go_through_the_atlassian_gateway_as_cloud() -> Non
     jira = JiraClient(http, base_url="https://acme.atlassian.net", deployment=None, auth=auth,
                       middlewares=[("answering", answering)])
     try:
-        assert jira.deployment_known and jira.is_cloud  # OAuth is Cloud-only: no serverInfo needed
+        assert jira.is_cloud  # OAuth is Cloud-only: known before any request (the guess would be DC)
         me = await jira.myself()
         data, _ = await jira.download("https://acme.atlassian.net/rest/api/3/attachment/content/10001",
                                       operation="attachment.download", max_bytes=1000)

@@ -79,11 +79,11 @@ async def test_size_cap_refuses_big_files_both_ways(sandbox: SandboxServer) -> N
     issue, png = with_attachment(sandbox, "image/png")
     cap = png.size - 1
     before = len(issue.attachments)
-    async with connect(sandbox, JIRAPLUG_TOOLS__MAX_ATTACHMENT_BYTES=str(cap)) as client:
+    async with connect(sandbox, JIRAPLUG_ATTACHMENTS__MAX_ATTACHMENT_BYTES=str(cap)) as client:
         down = await call_error(client, "jira_download_attachment", issue_key=issue.key, attachment_id=png.id)
         up = await call_error(client, "jira_upload_attachment", issue_key=issue.key, filename="big.png",
                               content_base64=base64.b64encode(png.content).decode())
-    assert f"over the {cap}-byte limit" in down and "tools.max_attachment_bytes" in down
+    assert f"over the {cap}-byte limit" in down and "attachments.max_attachment_bytes" in down
     assert f"over the {cap}-byte limit" in up
     assert len(sandbox.state.issue_by_key(issue.key).attachments) == before
 

@@ -7,17 +7,14 @@ found through its ``jiraplug`` entry point; ``[plugins] hello = false`` switches
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from jiraplug import current_call, hookimpl
+from jiraplug import PluginSettings, current_call, hookimpl
 
 HEADER = "X-Jiraplug-Hello"
 
 
-class HelloSettings(BaseModel):
-    """``[hello]`` table of jiraplug.toml."""
+class HelloSettings(PluginSettings):
+    """``[hello]`` table of jiraplug.toml (an unknown key or a wrong value is an error naming it)."""
 
-    model_config = ConfigDict(extra="forbid")
     greeting: str = "Hello"
 
 
@@ -42,7 +39,7 @@ def counter_of(runtime) -> RequestCounter:  # type: ignore[no-untyped-def]
 
 
 @hookimpl
-def plugin_settings() -> type[BaseModel]:
+def plugin_settings() -> type[PluginSettings]:
     return HelloSettings
 
 
