@@ -1,0 +1,78 @@
+"""Two jiraplug replicas sharing one real Redis: the cache stays fresh across them, a read
+cached through one is a hit on the other (for the same credential only), the Jira rate budget
+is shared, and Redis failing fails no call.
+
+Each replica is its own ``jiraplug serve --transport http`` process; the clients are the MCP
+SDK's over HTTP; Jira is the sandbox; Redis is a real ``redis-server`` (tests/redis_server.py).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from jiraplug.sandbox.server import SandboxServer
+from tests.redis_server import RedisServer
+from tests.replicas import caller, replicas, shared_environ
+from tests.test_multiuser import basic
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(flavour="cloud", seed=1, port=0) as server:
+        yield server
+
+
+def jira_requests(sandbox: SandboxServer, method: str | None = None) -> int:
+    return sum(1 for record in sandbox.request_log if method is None or record.method == method)
+
+
+async def test_a_read_on_one_replica_after_a_write_on_the_other_sees_the_write(
+        tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
+    """200 interleavings of write-then-read across the two replicas, each read after its write
+    returned; both replicas hold the issue cached before each write. 0 stale reads."""
+    rng = random.Random(16)
+    stale: list[tuple[int, str, str]] = []
+    with replicas(tmp_path, sandbox, **shared_environ(redis_server.url, ratelimit=False)) as bases:
+        async with caller(bases[0]) as a, caller(bases[1]) as b:
+            ends = [a, b]
+            for step in range(200):
+                writer = rng.randrange(2)
+                reader = ends[1 - writer] if rng.random() < 0.8 else ends[writer]
+                for end in ends:  # both replicas have the current summary cached
+                    error, _ = await end.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                    assert not error
+                summary = f"summary {step}"
+                error, _ = await ends[writer].call("jira_update_issue", issue_key="PLAT-1",
+                                                   fields={"summary": summary})
+                assert not error
+                error, issue = await reader.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                assert not error
+                if issue["summary"] != summary:
+                    stale.append((step, summary, issue["summary"]))
+    assert stale == []
+    # The cache did serve: most of the reads before a write were hits (fewer GETs than reads).
+    assert jira_requests(sandbox, "GET") < 3 * 200
+
+
+async def test_a_read_cached_through_one_replica_is_a_hit_on_the_other_for_the_same_credential_only(
+        tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
+    with replicas(tmp_path, sandbox, **shared_environ(redis_server.url, ratelimit=False)) as (one, two):
+        alice, erin = {"x-jira-authorization": basic("alice")}, {"x-jira-authorization": basic("erin")}
+        async with caller(one, alice) as alice_a, caller(two, alice) as alice_b, caller(two, erin) as erin_b:
+            for tool, args in (("jira_get_issue", {"issue_key": "PLAT-2"}),
+                               ("jira_search", {"jql": "project = PLAT ORDER BY key"})):
+                error, first = await alice_a.call(tool, **args)
+                assert not error
+                before = jira_requests(sandbox)
+                error, again = await alice_b.call(tool, **args)
+                assert not error and again == first
+                assert jira_requests(sandbox) == before, f"{tool}: replica B asked Jira again"
+                error, _ = await erin_b.call(tool, **args)  # another user: never alice's entry
+                assert jira_requests(sandbox) > before, f"{tool}: erin was served alice's cached answer"
