@@ -231,11 +231,15 @@ class RedisLink:
         self.available, self._down_since = True, None
         log.info("Redis at %s answers again after %.1f s: shared state resumes", self.display, down_for)
 
+    def down_for(self) -> float | None:
+        """Seconds since the current outage began (None: Redis answers)."""
+        return None if self._down_since is None else self._clock() - self._down_since
+
     def snapshot(self) -> dict[str, Any]:
         """Health figures, JSON-ready (no secret)."""
         return {"redis": self.display, "available": self.available, "outages": self.outages,
                 "failed_commands": self.failures,
-                "down_for_seconds": None if self._down_since is None else round(self._clock() - self._down_since, 3),
+                "down_for_seconds": None if self._down_since is None else round(self.down_for() or 0.0, 3),
                 "last_error": self._last_error or None}
 
     async def aclose(self) -> None:
@@ -283,6 +287,12 @@ def links_of(runtime: Runtime) -> list[RedisLink]:
     """Every Redis link the runtime's plugins opened (for health checks and alert rules)."""
     links = runtime.plugin_state(_REGISTRY)
     return list(links.values()) if links else []
+
+
+def redis_down_seconds(runtime: Runtime) -> float:
+    """How long the longest current outage of the runtime's Redis links has lasted (0: none down)."""
+    down = [link.down_for() for link in links_of(runtime)]
+    return max((d for d in down if d is not None), default=0.0)
 
 
 async def close_links(runtime: Runtime) -> None:
