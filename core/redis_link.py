@@ -200,8 +200,8 @@ class RedisLink:
                     for callback in list(self._on_recover):
                         await callback_in_outage(callback)
                 result = await command(self.client)
-        except RedisUnavailable:
-            self._failed(what, "the recovery step failed")
+        except RedisUnavailable as exc:
+            self._failed(what, f"recovery step: {exc}")
             raise
         except (TimeoutError, OSError, ConnectionError) as exc:
             self._failed(what, _describe(exc))
