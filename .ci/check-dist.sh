@@ -34,7 +34,7 @@ tail -n 3 "$work/demo.txt"
 (cd "$work" && "$work/venv/bin/python" "$repo/.ci/check_wheel.py" --extras missing)
 
 step "clean venv: the extras installed"
-pip_install "$work/venv/bin/python" -m pip install -q "${wheel[0]}[profiling,http2]"
+pip_install "$work/venv/bin/python" -m pip install -q "${wheel[0]}[profiling,http2,redis]"
 (cd "$work" && "$work/venv/bin/python" "$repo/.ci/check_wheel.py" --extras installed)
 
 step "pipx run --spec WHEEL jiraplug demo (an isolated tool install, as uvx would do)"

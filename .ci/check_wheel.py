@@ -52,12 +52,25 @@ def http2(extras: str) -> None:
         print("http2 extra installed: [pool] http2 = true is accepted")
 
 
+def redis(extras: str) -> None:
+    env = {**os.environ, "JIRA_URL": "https://jira.example.com", "JIRAPLUG_CACHE__BACKEND": "redis",
+           "JIRAPLUG_CACHE__REDIS_URL": "redis://127.0.0.1:6379/0"}
+    proc = subprocess.run([jiraplug_command(), "config"], env=env, capture_output=True, text=True, timeout=120)
+    if extras == "missing":
+        assert proc.returncode != 0 and "jiraplug[redis]" in proc.stderr, (proc.returncode, proc.stderr[-800:])
+        print("redis extra missing: start-up stops with pip install 'jiraplug[redis]'")
+    else:
+        assert proc.returncode == 0, proc.stderr[-800:]
+        print("redis extra installed: [cache] backend = \"redis\" is accepted")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--extras", choices=["missing", "installed"], required=True)
     args = parser.parse_args()
     anyio.run(serve_sandbox, args.extras)
     http2(args.extras)
+    redis(args.extras)
 
 
 if __name__ == "__main__":

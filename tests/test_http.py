@@ -38,10 +38,11 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def serving(tmp_path: Path, *args: str, **env: str) -> Iterator[str]:
+def serving(tmp_path: Path, *args: str, sandbox: bool = True, **env: str) -> Iterator[str]:
+    """A ``jiraplug serve --transport http`` process (with its own sandbox unless ``sandbox=False``)."""
     port = free_port()
-    command = [sys.executable, "-m", "jiraplug", "serve", "--sandbox", "--transport", "http", "--port", str(port),
-               *args]
+    command = [sys.executable, "-m", "jiraplug", "serve", *(["--sandbox"] if sandbox else []), "--transport", "http",
+               "--port", str(port), *args]
     log = (tmp_path / "server.log").open("w+")
     process = subprocess.Popen(command, env=clean_env(**env), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

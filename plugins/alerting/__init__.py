@@ -39,6 +39,7 @@ from jiraplug.plugins.alerting.monitor import Monitor
 from jiraplug.plugins.alerting.rules import build_rules
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import SlidingWindow
+from jiraplug.redis_link import redis_down_seconds
 from jiraplug.server.toolcalls import is_error_result
 
 if TYPE_CHECKING:
@@ -92,8 +93,9 @@ class AlertingState:
 
     async def check(self) -> list[Alert]:
         """Evaluate the thresholds once and hand every change to the ``deliver_alert`` sinks."""
-        changes = self.monitor.evaluate(self.window.figures(), int(_process.memory_info().rss))
         runtime = self._runtime()
+        changes = self.monitor.evaluate(self.window.figures(), int(_process.memory_info().rss),
+                                        redis_down_seconds(runtime) if runtime is not None else None)
         for alert in changes if runtime is not None else ():
             await runtime.plugins.call_async("deliver_alert", alert=alert, runtime=runtime)
         return changes

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jiraplug.plugins.alerting.alerts import Alert
-from jiraplug.plugins.alerting.rules import Reading, Rule
+from jiraplug.plugins.alerting.rules import Reading, Rule, Vitals
 from jiraplug.plugins.alerting.settings import AlertingSettings
 from jiraplug.plugins.alerting.window import WindowFigures
 
@@ -42,12 +42,13 @@ class Monitor:
         self._wall = wall_clock
         self._states = {rule.name: _RuleState() for rule in self.rules}
 
-    def evaluate(self, figures: WindowFigures, rss: int) -> list[Alert]:
+    def evaluate(self, figures: WindowFigures, rss: int, redis_down_seconds: float | None = None) -> list[Alert]:
         """Read every rule now; return the alerts that changed state (to be delivered)."""
         now, wall = self._clock(), self._wall()
+        vitals = Vitals(rss, redis_down_seconds)
         changes: list[Alert] = []
         for rule in self.rules:
-            reading = rule.read(figures, rss, self.settings)
+            reading = rule.read(figures, vitals, self.settings)
             state = self._states[rule.name]
             state.last = reading
             if reading.breached:

@@ -1,4 +1,4 @@
-"""The five threshold rules and what each measures.
+"""The threshold rules and what each measures.
 
 Each rule turns the window's figures into a :class:`Reading`: the measured value, the
 limit, and whether the limit is crossed. A rule without enough data (fewer than
@@ -18,6 +18,16 @@ SUCCESS_RATE = "success_rate"
 ERROR_RATE = "error_rate"
 MEMORY_USAGE = "memory_usage"
 REQUESTS_PER_SECOND = "requests_per_second"
+REDIS_UNAVAILABLE = "redis_unavailable"
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """What the rules read besides the window: the process's memory, and how long the shared
+    Redis (``jiraplug.redis_link``) has been unreachable (``None``: no Redis, or it answers)."""
+
+    rss: int
+    redis_down_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,11 @@ class Rule:
     unit: str
     threshold: float
     above: bool
-    measure: Callable[[WindowFigures, int], tuple[float | None, int]]
+    measure: Callable[[WindowFigures, Vitals], tuple[float | None, int]]
     needs_samples: bool = True
 
-    def read(self, figures: WindowFigures, rss: int, settings: AlertingSettings) -> Reading:
-        value, samples = self.measure(figures, rss)
+    def read(self, figures: WindowFigures, vitals: Vitals, settings: AlertingSettings) -> Reading:
+        value, samples = self.measure(figures, vitals)
         enough = value is not None and (not self.needs_samples or samples >= settings.min_samples)
         breached = enough and (value > self.threshold if self.above else value < self.threshold)  # type: ignore[operator]
         op = ">" if self.above else "<"
@@ -77,7 +87,7 @@ def build_rules(settings: AlertingSettings) -> list[Rule]:
     if settings.max_response_time_ms is not None:
         statistic = settings.response_time_statistic
 
-        def response_time(f: WindowFigures, _: int) -> tuple[float | None, int]:
+        def response_time(f: WindowFigures, _: Vitals) -> tuple[float | None, int]:
             seconds = f.p95_seconds if statistic == "p95" else f.mean_seconds
             return (None if seconds is None else seconds * 1000, f.calls)
 
@@ -95,8 +105,14 @@ def build_rules(settings: AlertingSettings) -> list[Rule]:
         ))
     if settings.max_memory_usage_bytes is not None:
         rules.append(Rule(MEMORY_USAGE, "memory (RSS)", "By", float(settings.max_memory_usage_bytes), True,
-                          lambda f, rss: (float(rss), 1), needs_samples=False))
+                          lambda f, v: (float(v.rss), 1), needs_samples=False))
     if settings.max_requests_per_second is not None:
         rules.append(Rule(REQUESTS_PER_SECOND, "tool calls per second", "/s", settings.max_requests_per_second, True,
                           lambda f, _: (f.calls_per_second, f.calls), needs_samples=False))
+    if settings.max_redis_unavailable_seconds is not None:
+        # Calls still succeed during an outage (local fallback), but replicas no longer share their
+        # cache and budget: the operator should know.
+        rules.append(Rule(REDIS_UNAVAILABLE, "shared Redis unreachable for", "s",
+                          settings.max_redis_unavailable_seconds, True,
+                          lambda f, v: (v.redis_down_seconds, 1), needs_samples=False))
     return rules

@@ -41,6 +41,9 @@ class AlertingSettings(PluginSettings):
     max_requests_per_second: float | None = Field(
         default=None, gt=0, description="Highest tool-call rate over the window"
     )
+    max_redis_unavailable_seconds: float | None = Field(
+        default=0.0, ge=0, description="Longest time the shared Redis (cache/ratelimit backend) may be unreachable"
+    )
 
     # evaluation
     window_seconds: float = Field(default=300.0, gt=0, description="Sliding window the figures cover")
@@ -75,6 +78,7 @@ class AlertingSettings(PluginSettings):
         "max_error_rate_percent",
         "max_memory_usage_bytes",
         "max_requests_per_second",
+        "max_redis_unavailable_seconds",
         mode="before",
     )(_off_is_none)
 

@@ -6,6 +6,8 @@ link types and boards (``config``, longer TTL), and decoded JSON bodies shared b
 answers (``parsed``). Keys carry the credential's fingerprint, so one user's answers are
 never served to another. Writes made through this server evict what they touch; concurrent
 identical misses share one upstream request; errors are not cached except 404s, briefly.
+With ``backend = "redis"`` the answers live in Redis, shared by every replica, and writes
+through any replica evict them everywhere (:mod:`.redis_store`).
 
 The cache of a running server is ``state_of(runtime)``, whose ``snapshot()`` is what MCP
 clients read at ``jiraplug://cache``. Details: ``docs/plugins/cache.md``.
@@ -17,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from jiraplug import hookimpl
 from jiraplug.plugins.cache.metrics import instruments, watch
-from jiraplug.plugins.cache.middleware import CACHE_HEADER, CACHE_LOOKUP, ResponseCache
+from jiraplug.plugins.cache.middleware import CACHE_HEADER, CACHE_LOOKUP, ResponseCache, StoredResponse, layer_configs
+from jiraplug.plugins.cache.redis_store import SharedCache
 from jiraplug.plugins.cache.settings import CacheSettings
 from jiraplug.plugins.cache.store import CacheStore, Entry, LayerConfig, LayerStats, MemoryStore
+from jiraplug.redis_link import close_links, link_for
 
 if TYPE_CHECKING:
     from jiraplug.jira.middleware import JiraMiddleware
@@ -56,8 +60,12 @@ def state_of(runtime: Runtime) -> ResponseCache | None:
         return None
 
     def build() -> ResponseCache:
+        shared = None
+        if settings.backend == "redis":
+            shared = SharedCache(link_for(runtime, settings), layer_configs(settings), settings.redis_prefix,
+                                 make=StoredResponse, monotonic=runtime.clock.monotonic, wall=runtime.clock.time)
         cache = ResponseCache(settings, instruments=instruments(runtime.telemetry.meter),
-                              timer=runtime.clock.monotonic)
+                              timer=runtime.clock.monotonic, shared=shared)
         watch(cache.store)
         return cache
 
@@ -95,3 +103,9 @@ def register_resources(registry: ResourceRegistry) -> None:
         return {"enabled": False, "reads": 0, "note": "every cache layer is switched off in [cache]"}
 
     registry.add(RESOURCE_URI, read, name="cache", mime_type="application/json", operator_only=True)
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    """Close the Redis connections of a shared cache (nothing to do in memory)."""
+    await close_links(runtime)

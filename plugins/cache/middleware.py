@@ -31,6 +31,7 @@ from jiraplug.plugins.cache import tags as tagging
 from jiraplug.plugins.cache.settings import CacheSettings
 from jiraplug.plugins.cache.decoded import json_copy, json_size
 from jiraplug.plugins.cache.metrics import CacheInstruments
+from jiraplug.plugins.cache.redis_store import SharedCache
 from jiraplug.plugins.cache.store import Entry, LayerConfig, MemoryStore
 from jiraplug.plugins.cache.writelog import WriteLog
 from jiraplug.stages import stage
@@ -128,16 +129,24 @@ class ResponseCache:
         instruments: CacheInstruments | None = None,
         store: Any = None,
         timer: Callable[[], float] | None = None,
+        shared: SharedCache | None = None,
     ) -> None:
         self.settings = settings
         self._instruments = instruments
         kwargs: dict[str, Any] = {"max_bytes": settings.max_bytes, "on_evict": self._evicted}
         if timer is not None:
             kwargs["timer"] = timer
-        self.store = store if store is not None else MemoryStore(layer_configs(settings), **kwargs)
+        layers = layer_configs(settings)
+        # With a shared backend only decoded bodies stay in process: they are keyed by the digest of the
+        # bytes, so they cannot go stale.
+        local = {"parsed": layers["parsed"]} if shared is not None else layers
+        self.store = store if store is not None else MemoryStore(local, **kwargs)
+        self.shared = shared
         self.counters = CacheCounters()
-        self._parsed_on = layer_configs(settings)["parsed"].enabled
-        self._flights: dict[str, asyncio.Future[_Flight]] = {}
+        self._parsed_on = layers["parsed"].enabled
+        # key -> (the leader's answer, the write-log position it started at): a later read joins only
+        # a flight that no write (on any replica) has overtaken.
+        self._flights: dict[str, tuple[asyncio.Future[_Flight], Any]] = {}
         self._writes = WriteLog()  # a read that overlapped a write naming its tags does not store
 
     # ------------------------------------------------------------------ metrics
@@ -188,9 +197,13 @@ class ResponseCache:
             self.counters.fresh += 1
             self._miss(layer)
             self._mark_span(False, layer, info.operation)
-            return await self._lead(key, layer, request, info, send, register=False)
+            since = await self.shared.mark() if self.shared is not None else self._writes.seq
+            return await self._lead(key, layer, request, info, send, since, register=False)
         with stage(CACHE_LOOKUP, layer=layer) as lookup:
-            entry = await self.store.get(layer, key)
+            if self.shared is not None:
+                entry, since = await self.shared.lookup(layer, key)
+            else:
+                entry, since = await self.store.get(layer, key), self._writes.seq
             hit = lookup["hit"] = entry is not None
             if hit:
                 self._hit(layer)
@@ -200,12 +213,17 @@ class ResponseCache:
         self._mark_span(hit, layer, info.operation)
         if hit:
             return response
-        return await self._single_flight(key, layer, request, info, send)
+        return await self._single_flight(key, layer, request, info, send, since)
 
     async def _single_flight(
-        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, send: Send
+        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, send: Send, since: Any
     ) -> httpx2.Response:
-        while (flight := self._flights.get(key)) is not None:
+        if since is None:
+            # The shared write log cannot be read: nothing tells whether a flight started before a
+            # write on another replica, so lead alone (and store nothing).
+            return await self._lead(key, layer, request, info, send, since, register=False)
+        while (found := self._flights.get(key)) is not None and found[1] == since:
+            flight = found[0]
             try:
                 shared = await asyncio.shield(flight)
             except asyncio.CancelledError:
@@ -217,16 +235,19 @@ class ResponseCache:
             if self._instruments is not None:
                 self._instruments.coalesced.add(1, {"layer": layer})
             return self._from_flight(shared, request)
-        return await self._lead(key, layer, request, info, send, register=True)
+        return await self._lead(key, layer, request, info, send, since, register=True)
 
     async def _lead(
-        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, send: Send, *, register: bool
+        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, send: Send, since: Any, *,
+        register: bool
     ) -> httpx2.Response:
-        """Send the request upstream, store a cacheable answer, and share it with followers."""
+        """Send the request upstream, store a cacheable answer, and share it with followers.
+
+        ``since`` is the write-log position when the read began (``None``: unknown, do not store).
+        """
         flight: asyncio.Future[_Flight] = asyncio.get_running_loop().create_future()
         if register:
-            self._flights[key] = flight
-        since = self._writes.seq
+            self._flights[key] = (flight, since)
         try:
             try:
                 response = await send(request)
@@ -247,11 +268,12 @@ class ResponseCache:
         finally:
             if not flight.done():
                 flight.cancel()
-            if self._flights.get(key) is flight:
+            found = self._flights.get(key)
+            if found is not None and found[0] is flight:
                 del self._flights[key]
 
     async def _keep(
-        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, response: httpx2.Response, since: int
+        self, key: str, layer: str, request: httpx2.Request, info: RequestInfo, response: httpx2.Response, since: Any
     ) -> _Flight:
         """Store ``response`` if it may be cached; return what followers replay."""
         content = response.content
@@ -285,18 +307,31 @@ class ResponseCache:
                 return shared
         elif decoded_ok and not view:
             entry_tags |= tagging.body_tags(decoded, tagging.primary_kind(request))
-        if self._writes.stales(since, entry_tags):
-            self.counters.not_stored_after_write += 1  # a write on what it shows ran meanwhile
-            return shared
-        await self.store.set(layer, key, Entry(stored, size, frozenset(entry_tags), ttl))
-        if self._writes.stales(since, entry_tags):
-            # A store that awaits (a shared backend) let a write run while this was being set.
-            await self.store.delete(layer, key)
-            self.counters.not_stored_after_write += 1
+        if not await self._store_read(layer, key, Entry(stored, size, frozenset(entry_tags), ttl), since):
             return shared
         if decoded_ok and digest is not None and self._parsed_on:
             await self.store.set("parsed", digest, Entry(decoded, json_size(decoded), frozenset()))
         return shared
+
+    async def _store_read(self, layer: str, key: str, entry: Entry, since: Any) -> bool:
+        """Store a read's answer unless a write that names one of its tags ran since it began."""
+        if self.shared is not None:
+            if since is None:
+                return False  # Redis could not be asked when the read began: its freshness is unknown
+            stored = await self.shared.store(layer, key, entry.value, entry.tags, entry.ttl, since)
+            if not stored:
+                self.counters.not_stored_after_write += 1
+            return stored
+        if self._writes.stales(since, entry.tags):
+            self.counters.not_stored_after_write += 1  # a write on what it shows ran meanwhile
+            return False
+        await self.store.set(layer, key, entry)
+        if self._writes.stales(since, entry.tags):
+            # A store that awaits let a write run while this was being set.
+            await self.store.delete(layer, key)
+            self.counters.not_stored_after_write += 1
+            return False
+        return True
 
     async def _replay(
         self, stored: StoredResponse, request: httpx2.Request, how: str, *, stored_at: float | None = None
@@ -361,6 +396,9 @@ class ResponseCache:
     async def _invalidate(self, evict: set[str] | None) -> None:
         self._writes.record(evict)
         self._flights.clear()  # later readers start a new request instead of joining an older one
+        if self.shared is not None:
+            await self.shared.invalidate(evict)  # every replica's entries; kept for later if Redis fails
+            return
         if evict is None:
             await self.store.clear()
             return
@@ -373,12 +411,15 @@ class ResponseCache:
         """Drop every entry (all layers, all credentials)."""
         self._writes.record(None)
         self._flights.clear()
+        if self.shared is not None:
+            await self.shared.invalidate(None)
         return await self.store.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """Hits, misses, hit rate, entries, bytes and evictions per layer, and totals."""
         layers: dict[str, Any] = {}
-        for name, stats in self.store.stats().items():
+        all_stats = {**self.store.stats(), **(self.shared.stats() if self.shared is not None else {})}
+        for name, stats in all_stats.items():
             hits, misses = self.counters.hits[name], self.counters.misses[name]
             layers[name] = {
                 "hits": hits,
@@ -406,4 +447,5 @@ class ResponseCache:
             "max_bytes": self.settings.max_bytes,
             "bytes": sum(layer["bytes"] for layer in layers.values()),
             "layers": layers,
+            "backend": self.shared.snapshot() if self.shared is not None else {"kind": "memory"},
         }

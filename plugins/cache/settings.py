@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from jiraplug.redis_link import RedisOptions
 from jiraplug.settings import PluginSettings
 
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -29,11 +30,13 @@ def parse_size(value: Any) -> Any:
 Size = Annotated[int | None, BeforeValidator(parse_size)]
 
 
-class CacheSettings(PluginSettings):
-    """``[cache]``: capacity and lifetime of each cache layer.
+class CacheSettings(PluginSettings, RedisOptions):
+    """``[cache]``: capacity and lifetime of each cache layer, and where entries live.
 
     A layer with capacity 0 or TTL 0 is off. Entries are evicted least recently used first
-    when a layer is full, and when ``max_bytes`` (all layers together) is exceeded.
+    when a layer is full, and when ``max_bytes`` (all layers together) is exceeded. With
+    ``backend = "redis"`` the ``api`` and ``config`` layers live in Redis (shared by every
+    replica; capacity and ``max_bytes`` are then Redis's ``maxmemory``, TTLs still apply).
     """
 
     api_cache_capacity: int = Field(default=1000, ge=0, description="Raw read responses kept (entries)")

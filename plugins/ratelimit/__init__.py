@@ -8,6 +8,9 @@
 - Retries transient failures with exponential backoff and full jitter (tenacity), capped
   by attempts and total time. Writes are never repeated unless Jira certainly did not act.
 - A circuit breaker per Jira site fails calls fast while Jira keeps failing.
+- With ``backend = "redis"`` the buckets, the pause, the adaptive rate and the breaker are
+  shared by every replica (:mod:`.shared`); while Redis is unreachable each replica falls
+  back to its own share of the budget.
 
 It is the innermost built-in on ``jira_request_middleware`` (``BUILTIN_PLUGINS``), inside
 the cache, so cache hits spend no budget and every attempt is a real request. One controller
@@ -21,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from jiraplug import hookimpl
+from jiraplug.redis_link import close_links, link_for
 from jiraplug.plugins.ratelimit.metrics import RATELIMIT_WAIT
 from jiraplug.plugins.ratelimit.settings import RateLimitSettings
 
@@ -41,9 +45,18 @@ def state_of(runtime: Runtime) -> RateLimitController:
     from jiraplug.plugins.ratelimit.controller import RateLimitController
 
     clock = runtime.clock
-    return runtime.plugin_state(__name__, lambda: RateLimitController(
-        runtime.settings.plugin_config(PLUGIN_NAME), clock=clock.monotonic, wall_clock=clock.time, sleep=clock.sleep,
-        meter=runtime.telemetry.meter))
+
+    def build() -> RateLimitController:
+        from jiraplug.plugins.ratelimit.shared import SharedLimits
+
+        config: RateLimitSettings = runtime.settings.plugin_config(PLUGIN_NAME)
+        shared = None
+        if config.backend == "redis":
+            shared = SharedLimits(link_for(runtime, config), config, config.redis_prefix)
+        return RateLimitController(config, clock=clock.monotonic, wall_clock=clock.time, sleep=clock.sleep,
+                                   meter=runtime.telemetry.meter, shared=shared)
+
+    return runtime.plugin_state(__name__, build)
 
 
 @hookimpl
@@ -65,3 +78,9 @@ def register_resources(registry: ResourceRegistry) -> None:
         return {**state_of(runtime).snapshot(), "active": True}
 
     registry.add(RESOURCE_URI, read, name="ratelimit", description=read.__doc__, operator_only=True)
+
+
+@hookimpl
+async def shutdown(runtime: Runtime) -> None:
+    """Close the Redis connections of a shared budget (nothing to do in memory)."""
+    await close_links(runtime)

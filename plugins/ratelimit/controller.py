@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx2
 from cachetools import LRUCache
@@ -33,6 +34,7 @@ from jiraplug.plugins.ratelimit.errors import CircuitOpen, RateLimitedTooLong, W
 from jiraplug.plugins.ratelimit.headers import advertised_rate, requested_wait
 from jiraplug.plugins.ratelimit.metrics import Instruments
 from jiraplug.plugins.ratelimit.settings import RateLimitSettings
+from jiraplug.plugins.ratelimit.shared import Admission, Refusal, SharedLimits, Turn
 from jiraplug.plugins.ratelimit.throttle import PausedTooLong, Throttle, token_bucket
 
 if TYPE_CHECKING:
@@ -61,6 +63,8 @@ class _Call:
     pushed_back: bool = False  # the last answer was a 429, or a 503 with Retry-After
     asked_wait: float | None = None  # the (clamped) wait Jira asked for with it
     unanswered: bool = False  # an attempt reached Jira without a usable answer: it may have been applied
+    shared_at: float | None = None  # this attempt's send time in the shared budget (Redis's clock, ms)
+    shared_breaker: bool = False  # this attempt was admitted by the shared breaker, not the local one
 
 
 class RateLimitController:
@@ -72,8 +76,13 @@ class RateLimitController:
     """
 
     def __init__(self, config: RateLimitSettings, *, clock: Clock = time.monotonic,
-                 wall_clock: Clock = time.time, sleep: Sleep = asyncio.sleep, meter: Meter | None = None) -> None:
+                 wall_clock: Clock = time.time, sleep: Sleep = asyncio.sleep, meter: Meter | None = None,
+                 shared: SharedLimits | None = None) -> None:
         self.config = config
+        self.shared = shared
+        # While Redis is unreachable: buckets at this replica's share of each rate, per replica count.
+        self._fallback: dict[int, tuple[Any, LRUCache[str, Any]]] = {}
+        self._background: set[asyncio.Future[Any]] = set()
         self.clock = clock
         self.wall_clock = wall_clock
         self.sleep = sleep
@@ -119,17 +128,17 @@ class RateLimitController:
         return await retrying(self._attempt, send, call)
 
     async def _attempt(self, send: Send, call: _Call) -> httpx2.Response:
-        call.pushed_back, call.asked_wait = False, None
-        self._admit(call, claim=False)  # fail fast before queueing
+        call.pushed_back, call.asked_wait, call.shared_at = False, None, None
+        await self._admit(call, claim=False)  # fail fast before queueing
         await self._wait_turn(call)
-        probe = self._admit(call, claim=True)
+        probe = await self._admit(call, claim=True)
         sent_at = self.clock()
         call.throttle.sent(sent_at)
         self.instruments.stats.attempts += 1
         try:
             response = await send(call.request)
         except policy.TRANSIENT_ERRORS as exc:
-            call.breaker.record(failed=True, probe=probe)
+            await self._record(call, failed=True, probe=probe)
             call.reason = policy.reason_for_exception(exc)
             call.unanswered |= not isinstance(exc, policy.NOT_SENT_ERRORS)
             if not call.info.idempotent and not isinstance(exc, policy.NOT_SENT_ERRORS):
@@ -137,16 +146,16 @@ class RateLimitController:
                 raise WriteOutcomeUnknown(call.info, policy.describe_exception(exc)) from None
             raise
         except BaseException:
-            call.breaker.release(probe=probe)
+            self._release(call, probe)
             raise
         status = response.status_code
-        call.breaker.record(failed=status >= 500, probe=probe)
+        await self._record(call, failed=status >= 500, probe=probe)
         call.reason = f"http_{status}"
         if status >= 500 and not call.info.idempotent:
             self.instruments.stats.writes_not_repeated += 1
             raise WriteOutcomeUnknown(call.info, f"Jira answered HTTP {status} (a server error) to it")
         if policy.is_pushback(response):
-            self._pushed_back(call, response, sent_at)
+            await self._pushed_back(call, response, sent_at)
         elif status >= 500:
             call.unanswered = True
         if call.unanswered and not call.info.read_only:  # a read that got no answer changed nothing
@@ -159,9 +168,19 @@ class RateLimitController:
         """Wait for the token buckets, then for the credential's pause and pace.
 
         The pause/pace gate comes last, right before sending, so that it also holds back
-        requests that were already queued in a bucket when Jira pushed back.
+        requests that were already queued in a bucket when Jira pushed back. With a shared
+        backend the buckets, pause and adaptive pace of every replica are one script's answer
+        (:mod:`.shared`); without Redis, this replica's share of the buckets applies.
         """
-        for bucket in (self._global, self._bucket(call.info.credential)):
+        buckets: tuple[Any, Any] = (self._global, self._bucket(call.info.credential))
+        if self.shared is not None:
+            turn = await self.shared.turn(call.info.credential)
+            if turn is not None:
+                await self._wait_shared(call, turn)
+                buckets = (None, None)
+            else:
+                buckets = self._fallback_buckets(call.info.credential)
+        for bucket in buckets:
             if bucket is None:
                 continue
             if bucket.has_capacity():
@@ -178,25 +197,68 @@ class RateLimitController:
                                      self.config.max_retry_after_seconds) from None
         self.instruments.waited(waited, "throttle")
 
-    def _pushed_back(self, call: _Call, response: httpx2.Response, sent_at: float) -> None:
+    async def _wait_shared(self, call: _Call, turn: Turn) -> None:
+        """Wait for the turn the shared budget gave this attempt."""
+        call.shared_at = turn.at_ms
+        if turn.paused_for > 0:
+            call.throttle.pause(self.clock() + turn.paused_for)  # another replica saw Jira push back
+            if turn.paused_for > self.config.max_retry_after_seconds:
+                self.instruments.stats.refused_long_waits += 1
+                raise RateLimitedTooLong(429, call.info.operation, turn.paused_for,
+                                         self.wall_clock() + turn.paused_for, self.config.max_retry_after_seconds)
+        if turn.wait > 0:
+            started = self.clock()
+            await self.sleep(turn.wait)
+            self.instruments.waited(self.clock() - started, "bucket")
+
+    def _fallback_buckets(self, credential: str) -> tuple[Any, Any]:
+        """This replica's share of the global and per-credential buckets (Redis unreachable)."""
+        assert self.shared is not None
+        replicas = self.shared.replicas
+        found = self._fallback.get(replicas)
+        if found is None:
+            global_rate = self.shared.local_share(self.config.rate_limit_requests_per_second)
+            burst = max(1, math.ceil(self.config.global_burst / replicas))
+            found = self._fallback[replicas] = (token_bucket(global_rate, burst), LRUCache(MAX_CREDENTIALS))
+        rate = self.shared.local_share(self.config.per_credential_requests_per_second)
+        if not rate:
+            return found[0], None
+        bucket = found[1].get(credential)
+        if bucket is None:
+            bucket = found[1][credential] = token_bucket(
+                rate, max(1, math.ceil(self.config.credential_burst / replicas)))
+        return found[0], bucket
+
+    async def _pushed_back(self, call: _Call, response: httpx2.Response, sent_at: float) -> None:
         """Jira answered 429 (or 503 with Retry-After): pause the credential, slow down."""
         now, wall = self.clock(), self.wall_clock()
         status = response.status_code
+        credential = call.info.credential
         if status == 429:
             self.instruments.throttled(status)
-            if call.throttle.throttled(now, sent_at, advertised_rate(response.headers)):
+            shared_cut = None
+            if self.shared is not None and call.shared_at is not None:
+                shared_cut = await self.shared.cut(credential, call.shared_at, advertised_rate(response.headers))
+                if shared_cut:
+                    log.info("Jira answered 429: the replicas' shared pace for this credential is cut")
+            if shared_cut is None and call.throttle.throttled(now, sent_at, advertised_rate(response.headers)):
                 log.info("Jira answered 429: pace for this credential cut to %.2f requests/s",
                          call.throttle.rate(now) or 0.0)
         asked = requested_wait(response.headers, wall)
         limit = self.config.max_retry_after_seconds
         if asked is not None and asked > limit:
             call.throttle.pause(now + asked)  # the other calls do not knock either
+            if self.shared is not None:
+                await self.shared.pause(credential, asked)  # nor do the other replicas'
             self.instruments.stats.refused_long_waits += 1
             raise RateLimitedTooLong(status, call.info.operation, asked, wall + asked, limit)
         call.pushed_back = True
         # Clamp to the minimum: a Retry-After of 0 (or a date in the past) must not spin.
         call.asked_wait = max(self.config.min_retry_after_seconds, asked) if asked is not None else None
-        call.throttle.pause(now + (call.asked_wait or self.config.min_retry_after_seconds))
+        pause = call.asked_wait or self.config.min_retry_after_seconds
+        call.throttle.pause(now + pause)
+        if self.shared is not None:
+            await self.shared.pause(credential, pause)
 
     # ------------------------------------------------------------------ tenacity policy
 
@@ -234,13 +296,54 @@ class RateLimitController:
 
     # ------------------------------------------------------------------ breaker
 
-    def _admit(self, call: _Call, *, claim: bool) -> bool:
+    async def _admit(self, call: _Call, *, claim: bool) -> bool:
+        """Fail fast if the site's breaker is open; whether this attempt is the half-open probe.
+
+        The shared breaker decides while Redis answers; otherwise this replica's own.
+        """
+        decision = await self.shared.admit(call.server, claim=claim) if self.shared is not None else None
+        call.shared_breaker = decision is not None
+        if isinstance(decision, Refusal):
+            self._open_error(call, decision.retry_in, decision.failures, decision.outcomes)
+        if isinstance(decision, Admission):
+            self._shared_transition(call.server, decision.transition)
+            return decision.probe
         try:
             return call.breaker.admit(claim=claim)
         except BreakerOpenError as exc:
-            self.instruments.failed_fast(call.server, call.info.operation)
-            raise CircuitOpen(policy.display_host(call.request.url), exc.failures, exc.outcomes, exc.retry_in,
-                              self.wall_clock() + exc.retry_in, call.info.operation) from None
+            self._open_error(call, exc.retry_in, exc.failures, exc.outcomes)
+            raise  # unreachable: _open_error raises
+
+    def _open_error(self, call: _Call, retry_in: float, failures: int, outcomes: int) -> NoReturn:
+        self.instruments.failed_fast(call.server, call.info.operation)
+        raise CircuitOpen(policy.display_host(call.request.url), failures, outcomes, retry_in,
+                          self.wall_clock() + retry_in, call.info.operation) from None
+
+    async def _record(self, call: _Call, *, failed: bool, probe: bool) -> None:
+        if call.shared_breaker and self.shared is not None:
+            transition = await self.shared.record(call.server, failed=failed, probe=probe)
+            if transition is not None or self.shared.link.available:
+                self._shared_transition(call.server, transition)
+                return
+            probe = False  # Redis failed meanwhile: count it in this replica's breaker
+        call.breaker.record(failed=failed, probe=probe)
+
+    def _release(self, call: _Call, probe: bool) -> None:
+        if call.shared_breaker and self.shared is not None:
+            if probe:  # cancelled: hand the shared probe slot back without waiting (its lease also runs out)
+                task = asyncio.ensure_future(self.shared.release(call.server))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            return
+        call.breaker.release(probe=probe)
+
+    def _shared_transition(self, server: str, transition: tuple[BreakerState, BreakerState] | None) -> None:
+        if transition is not None:
+            previous, state = transition
+            self.instruments.breaker_changed(server, state.value, state.level)
+            level = logging.WARNING if state is BreakerState.OPEN else logging.INFO
+            log.log(level, "circuit breaker for %s (shared by the replicas): %s -> %s", server, previous.value,
+                    state.value)
 
     def _breaker(self, server: str) -> CircuitBreaker:
         breaker = self._breakers.get(server)
@@ -294,6 +397,7 @@ class RateLimitController:
                 throttles[credential] = {"adaptive_rate": None if rate is None else round(rate, 3),
                                          "paused_for_seconds": round(paused, 3)}
         out["adaptive"] = throttles
+        out["backend"] = self.shared.snapshot() if self.shared is not None else {"kind": "memory"}
         out["limits"] = {
             "rate_limit_requests_per_second": self.config.rate_limit_requests_per_second,
             "burst": self.config.global_burst,

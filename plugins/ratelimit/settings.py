@@ -6,13 +6,15 @@ import math
 
 from pydantic import Field, model_validator
 
+from jiraplug.redis_link import RedisOptions
 from jiraplug.settings import PluginSettings
 
 
-class RateLimitSettings(PluginSettings):
+class RateLimitSettings(PluginSettings, RedisOptions):
     """Settings of the ``ratelimit`` plugin (table ``[ratelimit]``, ``JIRAPLUG_RATELIMIT__<KEY>``).
 
-    Every field has a default, so the plugin works unconfigured.
+    Every field has a default, so the plugin works unconfigured. With ``backend = "redis"``
+    the budgets, pauses, adaptive rate and breaker are shared by every replica.
     """
 
     rate_limit_requests_per_second: float = Field(

@@ -470,8 +470,8 @@ def test_monitor_lifecycle_pending_that_clears_sends_nothing_and_firing_is_sent_
 
     clock = ManualClock()
     settings = AlertingSettings(max_response_time_ms=100, response_time_statistic="mean", min_success_rate_percent="off",
-                                max_error_rate_percent="off", max_memory_usage_bytes="off", for_seconds=10,
-                                window_seconds=60, min_samples=1)
+                                max_error_rate_percent="off", max_memory_usage_bytes="off",
+                                max_redis_unavailable_seconds="off", for_seconds=10, window_seconds=60, min_samples=1)
     window = SlidingWindow(settings.window_seconds, clock.monotonic)
     monitor = Monitor(build_rules(settings), settings, clock.monotonic, lambda: 1.7e9)
     assert [rule.name for rule in monitor.rules] == ["response_time"]

@@ -1,0 +1,301 @@
+"""One Redis connection shared by the plugins that keep their state there (cache, ratelimit).
+
+Replicas of jiraplug share their cache and rate budget through Redis (``[cache] backend =
+"redis"``, ``[ratelimit] backend = "redis"``). Redis is a helper, never a dependency of a
+call: every command runs under ``redis_timeout_seconds``, and a failure raises
+:class:`RedisUnavailable`, which the plugins turn into their local fallback (a cache miss;
+each replica's local share of the rate budget). :class:`RedisLink` tracks the outage:
+
+- the first failure logs one warning (the host, never the password) and starts an outage;
+- during an outage commands fail at once, without waiting for a timeout, except one probe
+  every ``PROBE_INTERVAL_SECONDS``; the probe's success ends the outage (logged once, at info);
+- ``jiraplug.redis.available`` (gauge, 1/0) and ``jiraplug.redis.failures`` (counter) report
+  it; the alerting plugin's ``redis_unavailable`` rule reads :func:`links_of`.
+
+Links live on the runtime (one per URL and password; the cache and ratelimit plugins share
+one when they point at the same Redis). The ``redis`` package is optional
+(``pip install 'jiraplug[redis]'``); :func:`require_redis_package` says so at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+
+from jiraplug.telemetry import once_per_meter
+
+if TYPE_CHECKING:
+    from jiraplug.runtime import Runtime
+
+log = logging.getLogger("jiraplug.redis")
+
+T = TypeVar("T")
+
+PROBE_INTERVAL_SECONDS = 1.0
+"""During an outage, how often one command is let through to see whether Redis is back."""
+INSTALL_HINT = "pip install 'jiraplug[redis]'"
+_SCHEMES = ("redis", "rediss", "unix")
+_REGISTRY = "jiraplug.redis_link"
+
+
+class RedisUnavailable(Exception):
+    """Redis did not answer in time, refused, or is in an outage (the caller falls back)."""
+
+
+def require_redis_package() -> None:
+    """Raise ``ValueError`` naming the install command when the ``redis`` package is missing."""
+    try:
+        import redis.asyncio  # noqa: F401
+    except ImportError:
+        raise ValueError(f'backend = "redis" needs the redis package, which is not installed: {INSTALL_HINT}') from None
+
+
+class RedisOptions(BaseModel):
+    """Settings of a plugin that may keep its state in Redis (mixed into its settings table).
+
+    The URL is a secret (it may carry a password); so is ``redis_password``, which may come
+    from a file instead (``redis_password_file``, e.g. a mounted Kubernetes or Docker secret).
+    """
+
+    backend: Literal["memory", "redis"] = Field(
+        default="memory", description='Where the state lives: "memory" (this process) or "redis" (shared by replicas)'
+    )
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis://host:6379/0, rediss:// for TLS, unix:///path; may carry a password (secret)"
+    )
+    redis_password: SecretStr | None = Field(default=None, description="Redis password, if not in the URL (secret)")
+    redis_password_file: Path | None = Field(default=None, description="File holding the Redis password")
+    redis_prefix: str = Field(
+        default="jiraplug:", min_length=1, max_length=100,
+        description="Prefix of every key, so several sites can share one Redis",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.25, gt=0, le=30, description="Timeout of every Redis command; past it the local fallback applies"
+    )
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _check_redis_url(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        parts = urlsplit(text.strip())
+        if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
+            # Never echo the value: it may carry a password.
+            raise ValueError("not a Redis URL; expected redis://host:6379/0, rediss://host:6380/0 or unix:///path")
+        return text.strip()
+
+    @model_validator(mode="after")
+    def _check_backend(self) -> Any:
+        if self.redis_password_file is not None and self.redis_password is None:
+            try:
+                secret = self.redis_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ValueError(f"redis_password_file {str(self.redis_password_file)!r}: cannot read: "
+                                 f"{exc.strerror}") from None
+            if not secret:
+                raise ValueError(f"redis_password_file {str(self.redis_password_file)!r} is empty")
+            self.redis_password = SecretStr(secret)
+        if self.backend == "redis":
+            if self.redis_url is None:
+                raise ValueError('backend = "redis" needs redis_url (e.g. redis://redis:6379/0)')
+            require_redis_package()
+        return self
+
+
+def display_url(url: str) -> str:
+    """``scheme://host:port/db`` without user or password (for logs and snapshots)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+
+@once_per_meter
+def _instruments(meter: Meter) -> Any:
+    meter.create_observable_gauge(
+        "jiraplug.redis.available", callbacks=[_observe_available], unit="1",
+        description="1 while the shared Redis answers, 0 during an outage (state falls back to each replica)",
+    )
+    return meter.create_counter(
+        "jiraplug.redis.failures", unit="{command}",
+        description="Redis commands that failed or timed out (the call went on with the local fallback)",
+    )
+
+
+_links: weakref.WeakSet[RedisLink] = weakref.WeakSet()
+
+
+def _observe_available(_options: CallbackOptions) -> Iterable[Observation]:
+    return [Observation(1 if link.available else 0, {"redis": link.display}) for link in list(_links)]
+
+
+class RedisLink:
+    """A Redis client with timeouts, outage tracking and a once-per-outage warning.
+
+    ``client_factory`` builds the ``redis.asyncio.Redis`` client (tests may pass another).
+    """
+
+    def __init__(self, url: str, *, password: str | None = None, timeout: float = 0.25,
+                 meter: Meter | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.display = display_url(url)
+        self.timeout = timeout
+        self._url = url
+        self._password = password
+        self._clock = clock
+        self._client: Any = None
+        self.available = True
+        self.outages = 0
+        self.failures = 0
+        self._down_since: float | None = None
+        self._next_probe = 0.0
+        self._last_error = ""
+        self._failures_counter = _instruments(meter) if meter is not None else None
+        self._on_recover: list[Callable[[], Awaitable[None]]] = []
+        _links.add(self)
+
+    @property
+    def client(self) -> Any:
+        """The ``redis.asyncio.Redis`` client (made on first use)."""
+        if self._client is None:
+            import redis.asyncio as aioredis
+
+            kwargs: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout,
+                                      "health_check_interval": 0, "retry_on_timeout": False}
+            if self._password is not None:
+                kwargs["password"] = self._password
+            self._client = aioredis.from_url(self._url, **kwargs)
+        return self._client
+
+    def on_recover(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Run ``callback`` (before anything else) when an outage ends."""
+        self._on_recover.append(callback)
+
+    async def run(self, what: str, command: Callable[[Any], Awaitable[T]]) -> T:
+        """``await command(client)`` within the timeout; :class:`RedisUnavailable` if it fails.
+
+        During an outage this fails at once, except for one probe per ``PROBE_INTERVAL_SECONDS``.
+        """
+        probing = False
+        if not self.available:
+            now = self._clock()
+            if now < self._next_probe:
+                raise RedisUnavailable(f"Redis at {self.display} is unavailable ({self._last_error})")
+            self._next_probe = now + PROBE_INTERVAL_SECONDS
+            probing = True
+        try:
+            async with asyncio.timeout(self.timeout):
+                if probing:
+                    for callback in list(self._on_recover):
+                        await callback_in_outage(callback)
+                result = await command(self.client)
+        except RedisUnavailable as exc:
+            self._failed(what, f"recovery step: {exc}")
+            raise
+        except (TimeoutError, OSError, ConnectionError) as exc:
+            self._failed(what, _describe(exc))
+            raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
+        except Exception as exc:  # noqa: BLE001 - redis-py's own errors (ConnectionError, ResponseError...)
+            self._failed(what, _describe(exc))
+            raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
+        if not self.available:
+            self._recovered()
+        return result
+
+    def _failed(self, what: str, error: str) -> None:
+        self.failures += 1
+        self._last_error = error
+        if self._failures_counter is not None:
+            self._failures_counter.add(1, {"redis": self.display, "command": what})
+        if self.available:
+            self.available = False
+            self.outages += 1
+            self._down_since = self._clock()
+            self._next_probe = self._down_since + PROBE_INTERVAL_SECONDS
+            log.warning("Redis at %s is unavailable (%s, during %s): the cache falls back to Jira and rate limits "
+                        "to this replica's share until it answers again", self.display, error, what)
+
+    def _recovered(self) -> None:
+        down_for = self._clock() - (self._down_since or self._clock())
+        self.available, self._down_since = True, None
+        log.info("Redis at %s answers again after %.1f s: shared state resumes", self.display, down_for)
+
+    def down_for(self) -> float | None:
+        """Seconds since the current outage began (None: Redis answers)."""
+        return None if self._down_since is None else self._clock() - self._down_since
+
+    def snapshot(self) -> dict[str, Any]:
+        """Health figures, JSON-ready (no secret)."""
+        return {"redis": self.display, "available": self.available, "outages": self.outages,
+                "failed_commands": self.failures,
+                "down_for_seconds": None if self._down_since is None else round(self.down_for() or 0.0, 3),
+                "last_error": self._last_error or None}
+
+    async def aclose(self) -> None:
+        """Close the connections (safe to call twice)."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                await client.aclose()
+            except Exception:  # noqa: BLE001 - closing a dead connection must not fail shutdown
+                pass
+
+
+async def callback_in_outage(callback: Callable[[], Awaitable[None]]) -> None:
+    """Run a recovery step; its failure keeps the outage going."""
+    try:
+        await callback()
+    except RedisUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise RedisUnavailable(_describe(exc)) from None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer within the timeout"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
+def link_for(runtime: Runtime, options: RedisOptions) -> RedisLink:
+    """The runtime's link to the Redis ``options`` name (one per URL and password, shared by plugins)."""
+    assert options.redis_url is not None
+    url = options.redis_url.get_secret_value()
+    password = options.redis_password.get_secret_value() if options.redis_password else None
+    digest = hashlib.blake2b(f"{url}\0{password}\0{options.redis_timeout_seconds}".encode(), digest_size=8).hexdigest()
+    links: dict[str, RedisLink] = runtime.plugin_state(_REGISTRY, dict)
+    link = links.get(digest)
+    if link is None:
+        link = links[digest] = RedisLink(url, password=password, timeout=options.redis_timeout_seconds,
+                                         meter=runtime.telemetry.meter, clock=runtime.clock.monotonic)
+    return link
+
+
+def links_of(runtime: Runtime) -> list[RedisLink]:
+    """Every Redis link the runtime's plugins opened (for health checks and alert rules)."""
+    links = runtime.plugin_state(_REGISTRY)
+    return list(links.values()) if links else []
+
+
+def redis_down_seconds(runtime: Runtime) -> float:
+    """How long the longest current outage of the runtime's Redis links has lasted (0: none down)."""
+    down = [link.down_for() for link in links_of(runtime)]
+    return max((d for d in down if d is not None), default=0.0)
+
+
+async def close_links(runtime: Runtime) -> None:
+    """Close every link of the runtime (each plugin's ``shutdown`` may call it; idempotent)."""
+    for link in links_of(runtime):
+        await link.aclose()

@@ -1,0 +1,185 @@
+"""Two jiraplug replicas sharing one real Redis: the cache stays fresh across them, a read
+cached through one is a hit on the other (for the same credential only), the Jira rate budget
+is shared, and Redis failing fails no call.
+
+Each replica is its own ``jiraplug serve --transport http`` process; the clients are the MCP
+SDK's over HTTP; Jira is the sandbox; Redis is a real ``redis-server`` (tests/redis_server.py).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+
+from jiraplug.sandbox.knobs import Knobs
+from jiraplug.sandbox.server import SandboxServer
+from tests.redis_server import RedisServer
+from tests.replicas import caller, replicas, shared_environ
+from tests.test_multiuser import basic
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(flavour="cloud", seed=1, port=0) as server:
+        yield server
+
+
+def jira_requests(sandbox: SandboxServer, method: str | None = None) -> int:
+    return sum(1 for record in sandbox.request_log if method is None or record.method == method)
+
+
+async def test_a_read_on_one_replica_after_a_write_on_the_other_sees_the_write(
+        tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
+    """200 interleavings of write-then-read across the two replicas, each read after its write
+    returned; both replicas hold the issue cached before each write. 0 stale reads."""
+    rng = random.Random(16)
+    stale: list[tuple[int, str, str]] = []
+    with replicas(tmp_path, sandbox, **shared_environ(redis_server.url, ratelimit=False)) as bases:
+        async with caller(bases[0]) as a, caller(bases[1]) as b:
+            ends = [a, b]
+            for step in range(200):
+                writer = rng.randrange(2)
+                reader = ends[1 - writer] if rng.random() < 0.8 else ends[writer]
+                for end in ends:  # both replicas have the current summary cached
+                    error, _ = await end.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                    assert not error
+                summary = f"summary {step}"
+                error, _ = await ends[writer].call("jira_update_issue", issue_key="PLAT-1",
+                                                   fields={"summary": summary})
+                assert not error
+                error, issue = await reader.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                assert not error
+                if issue["summary"] != summary:
+                    stale.append((step, summary, issue["summary"]))
+    assert stale == []
+    # The cache did serve: most of the reads before a write were hits (fewer GETs than reads).
+    assert jira_requests(sandbox, "GET") < 3 * 200
+
+
+async def test_a_read_cached_through_one_replica_is_a_hit_on_the_other_for_the_same_credential_only(
+        tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
+    with replicas(tmp_path, sandbox, **shared_environ(redis_server.url, ratelimit=False)) as (one, two):
+        alice, erin = {"x-jira-authorization": basic("alice")}, {"x-jira-authorization": basic("erin")}
+        async with caller(one, alice) as alice_a, caller(two, alice) as alice_b, caller(two, erin) as erin_b:
+            for tool, args in (("jira_get_issue", {"issue_key": "PLAT-2"}),
+                               ("jira_search", {"jql": "project = PLAT ORDER BY key"})):
+                error, first = await alice_a.call(tool, **args)
+                assert not error
+                before = jira_requests(sandbox)
+                error, again = await alice_b.call(tool, **args)
+                assert not error and again == first
+                assert jira_requests(sandbox) == before, f"{tool}: replica B asked Jira again"
+                error, _ = await erin_b.call(tool, **args)  # another user: never alice's entry
+                assert jira_requests(sandbox) > before, f"{tool}: erin was served alice's cached answer"
+
+
+async def test_two_replicas_flooded_together_stay_within_the_shared_budget(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    """Jira allows 10 requests/s; the replicas share a budget of 8/s (burst 4). Flooded together
+    for 6 s, they send at most the budget between them, and Jira hardly ever answers 429."""
+    rate, burst = 8, 4
+    env = shared_environ(redis_server.url, cache=False, JIRAPLUG_DISABLE_PLUGINS="cache",
+                         JIRAPLUG_RATELIMIT__RATE_LIMIT_REQUESTS_PER_SECOND=str(rate),
+                         JIRAPLUG_RATELIMIT__BURST=str(burst))
+    failures: list[str] = []
+    with SandboxServer(flavour="cloud", seed=1, port=0, knobs=Knobs(rate_limit_rps=10)) as sandbox, \
+            replicas(tmp_path, sandbox, **env) as bases:
+        sandbox.request_log.clear()
+        deadline = anyio.current_time() + 6
+
+        async def flood(base: str, worker: int) -> None:
+            async with caller(base) as end:
+                n = 0
+                while anyio.current_time() < deadline:
+                    n += 1
+                    error, text = await end.call("jira_get_issue", issue_key=f"PLAT-{1 + (worker + n) % 5}",
+                                                 comment_limit=0)
+                    if error:
+                        failures.append(text)
+
+        async with anyio.create_task_group() as tasks:
+            for base in bases:
+                for worker in range(6):
+                    tasks.start_soon(flood, base, worker)
+        records = list(sandbox.request_log)
+    assert failures == []
+    throttled = sum(1 for record in records if record.status == 429)
+    assert throttled <= 2, f"Jira answered 429 {throttled} times"
+    arrived = sorted(record.arrived for record in records)
+    span = arrived[-1] - arrived[0]
+    assert len(arrived) > rate * 3, "the flood hardly ran"
+    assert len(arrived) <= burst + rate * span + 2, f"{len(arrived)} requests in {span:.1f} s"
+
+
+async def test_redis_killed_mid_load_and_restarted_fails_no_call_and_shared_mode_resumes(
+        tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
+    """Readers on both replicas and a writer on A checked by reads on B run while Redis is killed
+    (at 2 s) and started again, empty (at 4.5 s): every call succeeds, no read is stale, each
+    replica warns once, and afterwards a read cached through A is a hit on B again."""
+    failures: list[str] = []
+    stale: list[tuple[str, str]] = []
+    with replicas(tmp_path, sandbox, **shared_environ(redis_server.url)) as bases:
+        async with caller(bases[0]) as a, caller(bases[1]) as b:
+            started = anyio.current_time()
+            deadline = started + 8
+
+            async def read_loop(end_base: str, worker: int) -> None:
+                async with caller(end_base) as end:
+                    n = 0
+                    while anyio.current_time() < deadline:
+                        n += 1
+                        error, text = await end.call("jira_get_issue", issue_key=f"PLAT-{2 + (worker + n) % 4}")
+                        if error:
+                            failures.append(text)
+
+            async def write_then_read() -> None:
+                step = 0
+                while anyio.current_time() < deadline:
+                    step += 1
+                    summary = f"outage step {step}"
+                    for error, text in [await a.call("jira_update_issue", issue_key="PLAT-1",
+                                                     fields={"summary": summary})]:
+                        if error:
+                            failures.append(text)
+                    error, issue = await b.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                    if error:
+                        failures.append(issue)
+                    elif issue["summary"] != summary:
+                        stale.append((summary, issue["summary"]))
+
+            async def outage() -> None:
+                await anyio.sleep(2)
+                await anyio.to_thread.run_sync(redis_server.stop)
+                await anyio.sleep(2.5)
+                await anyio.to_thread.run_sync(redis_server.start)
+
+            async with anyio.create_task_group() as tasks:
+                for base in bases:
+                    for worker in range(2):
+                        tasks.start_soon(read_loop, base, worker)
+                tasks.start_soon(write_then_read)
+                tasks.start_soon(outage)
+            assert failures == [] and stale == []
+
+            # Shared mode resumes: within a few probe intervals, a read through A is a hit on B.
+            resumed = False
+            for attempt in range(20):
+                key = f"PLAT-{10 + attempt}"
+                await a.call("jira_get_issue", issue_key=key, comment_limit=0)
+                before = jira_requests(sandbox)
+                await b.call("jira_get_issue", issue_key=key, comment_limit=0)
+                if jira_requests(sandbox) == before:
+                    resumed = True
+                    break
+                await anyio.sleep(0.5)
+            assert resumed, "replica B never served what replica A cached after Redis came back"
+    for index in range(2):
+        log = (tmp_path / f"replica-{index}" / "server.log").read_text()
+        assert log.count("is unavailable") == 1, log[-3000:]
+        assert "answers again" in log
