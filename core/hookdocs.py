@@ -27,7 +27,7 @@ MARKER = "<!-- Generated from core/hookspecs.py by `python -m jiraplug.hookdocs 
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Configuration": ("plugin_settings", "add_hookspecs"),
-    "Tools and resources": ("register_tools", "register_resources"),
+    "Tools, resources and prompts": ("register_tools", "register_resources", "register_prompts"),
     "The HTTP path toward Jira": ("configure_http_client", "jira_request_middleware"),
     "The MCP side": ("tool_call_middleware",),
     "Lifecycle": ("startup", "shutdown"),

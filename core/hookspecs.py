@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware
     from jiraplug.plugin_host import PluginHost
-    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import PromptRegistry, ResourceRegistry, ToolRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
     from jiraplug.server.toolcalls import ToolCallMiddleware
@@ -120,7 +120,27 @@ def register_resources(registry: ResourceRegistry, settings: Settings) -> None:
     given the ``Runtime`` of the server serving the read, where the plugin finds its state.
     ``operator_only=True`` marks a resource that describes the whole server (every
     user's calls): on a shared server it is listed and served to the operator only.
-    Return value is ignored.
+
+    ``registry.add_template(uri_template, read, name=..., description=..., mime_type=...,
+    complete={variable: completer})`` adds a family of resources (``jira://issue/{key}``,
+    listed by ``resources/templates/list``). ``read(**variables)`` runs as the caller, like a
+    tool (``jiraplug.current_call()`` is theirs: their Jira client, the projects filter); a
+    completer ``complete(typed, other_arguments)`` returns candidate values for
+    ``completion/complete``, also as the caller. Return value is ignored.
+    """
+
+
+@hookspec
+def register_prompts(registry: PromptRegistry, settings: Settings) -> None:
+    """Contribute MCP prompts (``prompts/list``, ``prompts/get``).
+
+    Called once when the server is built. Call ``registry.add(fn, name=..., title=...,
+    description=..., complete={argument: completer})``: the parameters of ``fn`` are the
+    prompt's arguments and its docstring the description. ``fn`` (sync or async) returns the
+    messages, as the MCP SDK's ``MCPServer.prompt`` takes them (a string is one user message),
+    and runs as the caller, like a tool. A completer ``complete(typed, other_arguments)``
+    returns candidate values of one argument for ``completion/complete``. Duplicate prompt
+    names stop start-up naming both plugins. Return value is ignored.
     """
 
 

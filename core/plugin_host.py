@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from jiraplug.jira.http_options import HttpClientOptions
     from jiraplug.jira.middleware import JiraMiddleware
-    from jiraplug.server.registry import ResourceRegistry, ToolRegistry
+    from jiraplug.server.registry import PromptRegistry, ResourceRegistry, ToolRegistry
     from jiraplug.runtime import Runtime
     from jiraplug.settings import Settings
     from jiraplug.server.toolcalls import ToolCallMiddleware
@@ -42,7 +42,9 @@ BUILTIN_DISTRIBUTION = "jiraplug"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     # Toolsets: their tools are registered, and listed by tools/list, in this order.
     "issues", "comments", "transitions", "worklogs", "attachments", "links", "watchers", "agile",
-    "projects", "users",
+    "projects", "users", "jql",
+    # MCP-native context: resource templates, prompts and their argument completion.
+    "context",
     # Middleware plugins, outermost first on both chains (see docs/architecture.md):
     "profiling",  # tool call: outermost, so its timings are what the client waits for
     "cache",      # Jira request: outermost, so a hit costs no alert sample, slot or budget
@@ -299,6 +301,10 @@ class PluginHost:
     def register_resources(self, registry: ResourceRegistry, settings: Settings) -> None:
         """``register_resources``: each plugin adds its resources."""
         self._call("register_resources", each=registry.owned_by, registry=registry, settings=settings)
+
+    def register_prompts(self, registry: PromptRegistry, settings: Settings) -> None:
+        """``register_prompts``: each plugin adds its prompts."""
+        self._call("register_prompts", each=registry.owned_by, registry=registry, settings=settings)
 
     def register_commands(self, subparsers: Any) -> None:
         """``register_commands``: plugins add subcommands to the CLI."""

@@ -18,7 +18,7 @@ import fnmatch
 import functools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jiraplug.sandbox import reference as ref
@@ -41,7 +41,7 @@ from jiraplug.sandbox.model import Issue, SandboxUser
 from jiraplug.sandbox.richtext import to_plain
 from jiraplug.sandbox.store import Store
 
-__all__ = ["CompiledQuery", "compile_query", "search", "UNBOUNDED_MESSAGE"]
+__all__ = ["CompiledQuery", "compile_query", "field_registry", "function_names", "search", "UNBOUNDED_MESSAGE"]
 
 Predicate = Callable[[Issue], bool]
 
@@ -940,6 +940,16 @@ def _registry(flavour: str) -> dict[str, _Field]:
 _REGISTRIES = {flavour: _registry(flavour) for flavour in ("cloud", "dc")}
 
 
+def field_registry(flavour: str) -> dict[str, _Field]:
+    """The JQL fields of ``flavour``: lower-cased clause name (and alias) -> handler (``name``, ``ops``, ``sortable``)."""
+    return _REGISTRIES[flavour]
+
+
+def function_names() -> frozenset[str]:
+    """The JQL functions the sandbox evaluates, lower-cased."""
+    return _KNOWN_FUNCTIONS
+
+
 # --------------------------------------------------------------------------- compile
 
 
@@ -989,6 +999,7 @@ class CompiledQuery:
     sorters: list[tuple[_Field, bool]]
     bounded: bool
     store: Store
+    warnings: list[str] = field(default_factory=list)
 
     def sort(self, issues: list[Issue]) -> None:
         """Sort by the ORDER BY keys (empty values last when ascending), then newest first."""
@@ -1012,8 +1023,12 @@ class CompiledQuery:
         issues.sort(key=functools.cmp_to_key(compare))
 
 
-def compile_query(jql: str, store: Store, user: SandboxUser, flavour: str) -> CompiledQuery:
-    """Parse and check ``jql`` for ``user``; raises :class:`JqlError` (400) on any problem."""
+def compile_query(jql: str, store: Store, user: SandboxUser, flavour: str, *, strict: bool = True) -> CompiledQuery:
+    """Parse and check ``jql`` for ``user``; raises :class:`JqlError` (400) on any problem.
+
+    ``strict=False`` (Data Center's ``validateQuery=false``): only a syntax error raises; a
+    clause naming an unknown field or value matches nothing and its message is in ``warnings``.
+    """
     query: Query = parse(jql)
     ctx = _Ctx(store=store, user=user, flavour=flavour, errors=[])
     predicate = _compile_node(query.where, ctx) if query.where is not None else _always
@@ -1026,9 +1041,10 @@ def compile_query(jql: str, store: Store, user: SandboxUser, flavour: str) -> Co
             ctx.error(f"Field '{key.field}' does not support sorting.")
             continue
         sorters.append((handler, key.direction == "DESC"))
-    if ctx.errors:
+    if ctx.errors and strict:
         raise JqlError(ctx.errors)
-    return CompiledQuery(predicate=predicate, sorters=sorters, bounded=query.where is not None, store=store)
+    return CompiledQuery(predicate=predicate, sorters=sorters, bounded=query.where is not None, store=store,
+                         warnings=ctx.errors)
 
 
 def search(jql: str, store: Store, user: SandboxUser, flavour: str) -> list[Issue]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx2
@@ -160,3 +161,39 @@ async def test_the_admin_profile_tool_is_the_operators(shared: str) -> None:
     # The operator, on a server with no Jira credential of its own, still reaches admin tools.
     error, text = await call_as(shared, {"x-jiraplug-operator": OPERATOR_TOKEN}, "jiraplug_profile", arguments)
     assert not error and json.loads(text)["$schema"].startswith("https://www.speedscope.app")
+
+
+async def context_as(base: str, headers: dict[str, str]) -> dict[str, Any]:
+    """What one caller gets from the context plugin: an issue resource, completions and a prompt."""
+    from mcp.types import ResourceTemplateReference
+
+    issue = ResourceTemplateReference(type="ref/resource", uri="jira://issue/{key}")
+    project = ResourceTemplateReference(type="ref/resource", uri="jira://project/{key}")
+    out: dict[str, Any] = {}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+        async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
+            for name, action in (
+                ("read", lambda: client.read_resource("jira://issue/OPS-1")),
+                ("projects", lambda: client.complete(project, {"name": "key", "value": ""})),
+                ("recent", lambda: client.complete(issue, {"name": "key", "value": ""})),
+                ("prompt", lambda: client.get_prompt("triage_issue", {"issue_key": "OPS-1"})),
+            ):
+                try:
+                    result = await action()
+                except MCPError as exc:
+                    out[name] = f"refused: {exc}"
+                    continue
+                out[name] = getattr(getattr(result, "completion", None), "values", None) or result
+    return out
+
+
+async def test_resources_completions_and_prompts_act_as_the_caller(shared: str) -> None:
+    alice = await context_as(shared, {"x-jira-authorization": basic("alice")})
+    erin = await context_as(shared, {"x-jira-authorization": basic("erin")})
+    nobody = await context_as(shared, {})
+    assert "# OPS-1: " in alice["read"].contents[0].text and "OPS" in alice["projects"]
+    assert "OPS-1" in alice["recent"]  # alice read it: her completion offers it first
+    # erin may not see OPS: Jira's 404 (never alice's cached copy), and OPS is in none of her completions.
+    assert erin["read"].startswith("refused:") and "404" in erin["read"] and "404" in erin["prompt"]
+    assert "OPS" not in erin["projects"] and "OPS-1" not in erin["recent"]
+    assert all(isinstance(v, str) and "X-Jira-Authorization" in v for v in nobody.values()), nobody

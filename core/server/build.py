@@ -17,7 +17,8 @@ from jiraplug import __version__
 from jiraplug.clock import SYSTEM_CLOCK, Clock
 from jiraplug.errors import ConfigError
 from jiraplug.plugin_host import PluginHost
-from jiraplug.server.registry import ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
+from jiraplug.server.context import add_context
+from jiraplug.server.registry import PromptRegistry, ResourceDef, ResourceRegistry, ToolDef, ToolRegistry
 from jiraplug.runtime import Runtime
 from jiraplug.server.schemas import lean_schema
 from jiraplug.settings import Settings, ToolsSettings
@@ -35,7 +36,7 @@ ten minutes bounds how long a client keeps a list after a restart with another c
 
 
 def build_server(settings: Settings, plugins: PluginHost, *, clock: Clock = SYSTEM_CLOCK) -> MCPServer[Runtime]:
-    """An ``MCPServer`` whose tools and resources come from the plugins' hooks.
+    """An ``MCPServer`` whose tools, resources and prompts come from the plugins' hooks.
 
     ``clock`` is what each run's plugins measure time with (``runtime.clock``; tests pass a
     :class:`jiraplug.clock.ManualClock`).
@@ -71,6 +72,9 @@ def build_server(settings: Settings, plugins: PluginHost, *, clock: Clock = SYST
     core_resources = [sessions_resource(server)]
     for resource in core_resources:
         _add_resource(server, resource)
+    prompts = PromptRegistry()
+    plugins.register_prompts(prompts, settings)
+    add_context(server, resources.templates(), prompts)  # resource templates, prompts, completion
     middleware.operator_resources = frozenset(r.uri for r in (*resources, *core_resources) if r.operator_only)
     middleware.operator_tools = frozenset(t.name for t in offered if t.operator_only)
     return server

@@ -1,13 +1,17 @@
-"""Registries that plugins fill through the ``register_tools`` and ``register_resources`` hooks.
+"""Registries that plugins fill through the ``register_tools``, ``register_resources`` and
+``register_prompts`` hooks.
 
 Each entry remembers the plugin that added it (its *toolset*), so tools can be filtered
-per plugin and a duplicate name is reported with both owners.
+per plugin and a duplicate name is reported with both owners. Resource templates live in the
+resource registry (MCP lists and reads them as resources); prompts have their own registry, as
+tools do. Argument completion (``completion/complete``) is declared with the template or prompt
+whose arguments it completes, since that is what a completion request names.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +22,12 @@ if TYPE_CHECKING:
     from jiraplug.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+Completer = Callable[[str, Mapping[str, str]], "Awaitable[list[str]] | list[str]"]
+"""Completes one argument: ``complete(typed_so_far, other_arguments) -> candidate values``.
+
+It runs as the caller (``jiraplug.current_call()``), like a tool; at most 100 values are sent.
+"""
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,35 @@ class ResourceDef:
     description: str | None = None
     mime_type: str = "application/json"
     operator_only: bool = False
+
+
+@dataclass
+class ResourceTemplateDef:
+    """A family of MCP resources: an RFC 6570 URI template and the function reading one of them.
+
+    ``read(**variables)`` runs as the caller (``jiraplug.current_call()`` is theirs), like a tool.
+    """
+
+    uri_template: str
+    read: Callable[..., Any]
+    plugin: str
+    variables: tuple[str, ...]
+    name: str
+    description: str | None = None
+    mime_type: str = "text/markdown"
+    complete: Mapping[str, Completer] = field(default_factory=dict)
+
+
+@dataclass
+class PromptDef:
+    """One MCP prompt: its function (its parameters are the prompt's arguments) and their completers."""
+
+    name: str
+    fn: Callable[..., Any]
+    plugin: str
+    title: str | None = None
+    description: str | None = None
+    complete: Mapping[str, Completer] = field(default_factory=dict)
 
 
 class _OwnedRegistry:
@@ -153,6 +192,7 @@ class ResourceRegistry(_OwnedRegistry):
     def __init__(self) -> None:
         super().__init__()
         self._resources: dict[str, ResourceDef] = {}
+        self._templates: dict[str, ResourceTemplateDef] = {}
 
     def add(
         self,
@@ -183,8 +223,94 @@ class ResourceRegistry(_OwnedRegistry):
         self._resources[uri] = resource
         return resource
 
+    def add_template(
+        self,
+        uri_template: str,
+        read: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        mime_type: str = "text/markdown",
+        complete: Mapping[str, Completer] | None = None,
+    ) -> ResourceTemplateDef:
+        """Add a resource template such as ``jira://issue/{key}``; ``read(key=...)`` returns str or JSON data.
+
+        ``read`` takes the template's variables as keyword arguments and runs as the caller
+        (``jiraplug.current_call()``: their Jira client, the projects filter), like a tool; raise
+        ``UserFacingError`` for what the client should read. ``complete`` maps a variable to its
+        :data:`Completer` (``completion/complete``).
+        """
+        from mcp.shared.uri_template import UriTemplate
+
+        variables = tuple(UriTemplate.parse(uri_template).variable_names)
+        unknown = sorted(set(complete or {}) - set(variables))
+        if not variables or unknown:
+            raise StartupError(f"resource template {uri_template!r} of plugin {self._owner!r}: "
+                               + (f"completers for unknown variables {unknown}" if unknown else "no {variables}"))
+        if uri_template in self._templates:
+            other = self._templates[uri_template].plugin
+            raise StartupError(f"resource template {uri_template!r} is registered twice: by {other!r} and by "
+                               f"{self._owner!r}")
+        template = ResourceTemplateDef(uri_template, read, self._owner, variables, name or read.__name__,
+                                       description or (read.__doc__ or "").strip(), mime_type, dict(complete or {}))
+        self._templates[uri_template] = template
+        return template
+
+    def templates(self) -> list[ResourceTemplateDef]:
+        """The resource templates added, in order."""
+        return list(self._templates.values())
+
     def __iter__(self) -> Iterator[ResourceDef]:
         return iter(self._resources.values())
+
+
+class PromptRegistry(_OwnedRegistry):
+    """Collects MCP prompts from plugins (``register_prompts``).
+
+    Example (in a plugin)::
+
+        @hookimpl
+        def register_prompts(registry):
+            async def triage(issue_key: str) -> str:
+                "Triage an issue."
+                return f"Triage {issue_key}: ..."
+
+            registry.add(triage, complete={"issue_key": complete_issue_key})
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._prompts: dict[str, PromptDef] = {}
+
+    def add(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        complete: Mapping[str, Completer] | None = None,
+    ) -> PromptDef:
+        """Add ``fn`` as a prompt: its parameters are the arguments, its docstring the description.
+
+        ``fn`` returns the messages (a string is one user message; see the MCP SDK's
+        ``MCPServer.prompt``) and runs as the caller, like a tool. ``complete`` maps an argument
+        to its :data:`Completer`.
+        """
+        name = name or fn.__name__
+        if name in self._prompts:
+            raise StartupError(f"prompt {name!r} is registered twice: by {self._prompts[name].plugin!r} and by "
+                               f"{self._owner!r}")
+        unknown = sorted(set(complete or {}) - set(inspect.signature(fn).parameters))
+        if unknown:
+            raise StartupError(f"prompt {name!r} of plugin {self._owner!r}: completers for unknown arguments {unknown}")
+        prompt = PromptDef(name, fn, self._owner, title, description or (fn.__doc__ or "").strip(),
+                           dict(complete or {}))
+        self._prompts[name] = prompt
+        return prompt
+
+    def __iter__(self) -> Iterator[PromptDef]:
+        return iter(self._prompts.values())
 
 
 def _takes_an_argument(fn: Callable[..., Any]) -> bool:

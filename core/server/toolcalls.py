@@ -67,11 +67,27 @@ class CallScope:
 
 _current: contextvars.ContextVar[CallScope] = contextvars.ContextVar("jiraplug_call")
 _resource_read: contextvars.ContextVar[Runtime] = contextvars.ContextVar("jiraplug_resource_read")
+# Why the request being served has no scope: its caller cannot act in Jira (no usable credential).
+_refused: contextvars.ContextVar[UserFacingError] = contextvars.ContextVar("jiraplug_refused")
+
+CALLER_METHODS = frozenset({"resources/read", "completion/complete", "prompts/get"})
+"""Requests besides ``tools/call`` whose handlers act in Jira as the caller (templates, completions, prompts)."""
 
 
 def current_call() -> CallScope:
-    """The scope of the tool call being served (raises ``LookupError`` outside one)."""
-    return _current.get()
+    """The scope of the tool call (or resource read, completion, prompt) being served.
+
+    Raises ``LookupError`` outside one, and the ``UserFacingError`` saying why when the caller
+    of a resource read, completion or prompt cannot act in Jira (a shared server without their
+    credential).
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        refusal = _refused.get(None)
+        if refusal is not None:
+            raise refusal from None
+        raise
 
 
 def runtime_of_resource_read() -> Runtime:
@@ -129,9 +145,11 @@ class ServerMiddleware:
                     _refuse_all_but_the_operator(ctx, uri)
                 token = _resource_read.set(ctx.lifespan_context)
                 try:
-                    result = await call_next(ctx)
+                    result = await _as_the_caller(ctx, call_next)
                 finally:
                     _resource_read.reset(token)
+            elif ctx.method in CALLER_METHODS:
+                result = await _as_the_caller(ctx, call_next)
             elif ctx.method == "subscriptions/listen" and self.operator_resources:
                 notifications = (ctx.params or {}).get("notifications") or {}
                 for uri in notifications.get("resourceSubscriptions") or ():
@@ -200,6 +218,30 @@ class ServerMiddleware:
         call = ToolCall(name=name, arguments=arguments, request_id=ctx.request_id, runtime=runtime,
                         session=getattr(ctx, "session", None), operator=operator, _invoke=invoke)
         return await runtime.tool_chain(call)
+
+
+async def _as_the_caller(ctx: Any, call_next: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Serve a resources/read, completion or prompt with the caller's scope current (see CALLER_METHODS).
+
+    A caller who cannot act in Jira is refused only when the handler asks for the scope, so the
+    server's own resources (``jiraplug://...``) stay readable without a Jira credential.
+    """
+    runtime: Runtime = ctx.lifespan_context
+    caller = _caller(runtime, ctx)
+    try:
+        scope = CallScope(runtime=runtime, jira=_jira_for_request(runtime, caller), tool=ctx.method,
+                          operator=_is_operator(runtime, caller))
+    except UserFacingError as exc:
+        refused = _refused.set(exc)
+        try:
+            return await call_next(ctx)
+        finally:
+            _refused.reset(refused)
+    token = _current.set(scope)
+    try:
+        return await call_next(ctx)
+    finally:
+        _current.reset(token)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 ``issue`` (issues, changelog, create/edit metadata), ``transitions``, ``comments``,
 ``worklogs``, ``attachments``, ``links`` (issue and remote links), ``watchers``,
 ``projects`` (projects, versions, components, issue types), ``users``, ``fields`` (custom
-field options), ``search``, ``agile``, ``meta``; ``admin`` holds the ``/__sandbox__/``
-knobs and is mounted only when asked for.
+field options), ``search``, ``jql`` (parse, autocomplete data, suggestions), ``agile``,
+``meta``; ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from jiraplug.sandbox.routes import (
     comments,
     fields,
     issue,
+    jql,
     links,
     meta,
     projects,
@@ -27,7 +28,7 @@ from jiraplug.sandbox.routes import (
 )
 
 AREAS = (meta, issue, transitions, comments, worklogs, attachments, links, watchers, projects, users, fields,
-         search, agile)
+         search, jql, agile)
 """Every Jira API area the sandbox serves, in the order their routes are matched."""
 
 __all__ = ["AREAS", "admin"]

@@ -3,7 +3,9 @@
 - Cloud: ``GET``/``POST /rest/api/{2,3}/search/jql`` (enhanced search, ``nextPageToken``
   pagination, ids only by default), ``POST .../search/approximate-count``; the legacy
   ``/rest/api/{2,3}/search`` answers 410 Gone.
-- Data Center: ``GET``/``POST /rest/api/2/search`` with ``startAt``/``maxResults``/``total``.
+- Data Center: ``GET``/``POST /rest/api/2/search`` with ``startAt``/``maxResults``/``total``;
+  ``validateQuery=false`` answers a query's problems as ``warningMessages`` (``maxResults=0``
+  with the default ``validateQuery=true`` is how JQL is validated on DC).
 """
 
 from __future__ import annotations
@@ -76,10 +78,14 @@ def _issues_json(call: Call, issues: list[Issue], selection: FieldSelection, exp
     return [call.render.issue(i, selection, expand) for i in issues]
 
 
-def _matches(call: Call, jql: str, *, require_bounded: bool) -> list[Issue]:
-    compiled = compile_query(jql, call.store, call.user, call.flavour)
+def _matches(call: Call, jql: str, *, require_bounded: bool, warnings: list[str] | None = None) -> list[Issue]:
+    """The matching issues in order; with ``warnings`` (DC's ``validateQuery=false``), the query's
+    problems are appended there instead of answering 400."""
+    compiled = compile_query(jql, call.store, call.user, call.flavour, strict=warnings is None)
     if require_bounded and not compiled.bounded:
         raise JiraError(400, UNBOUNDED_MESSAGE)
+    if warnings is not None:
+        warnings.extend(compiled.warnings)
     with call.store.lock:
         found = [i for i in call.store.visible_issues(call.user) if compiled.predicate(i)]
     compiled.sort(found)
@@ -185,17 +191,20 @@ async def approximate_count(call: Call) -> Response:
 
 
 def _dc_search(call: Call, jql: str, start_at: int, max_results: int, fields: list[str],
-               expand: set[str]) -> Response:
+               expand: set[str], validate: bool = True) -> Response:
     if start_at < 0:
         raise JiraError(400, "The 'startAt' parameter must be a non-negative integer.")
     if max_results < 0:
         raise JiraError(400, "The 'maxResults' parameter must be a non-negative integer.")
     max_results = min(max_results, _DC_MAX_PAGE)
     selection = parse_field_selection(fields, call.flavour, "*navigable")
-    found = _matches(call, jql, require_bounded=False)
+    warnings: list[str] | None = None if validate else []
+    found = _matches(call, jql, require_bounded=False, warnings=warnings)
     page = found[start_at: start_at + max_results]
     body: dict[str, Any] = {"expand": "schema,names", "startAt": start_at, "maxResults": max_results,
                             "total": len(found)}
+    if warnings:
+        body["warningMessages"] = warnings
     if "names" in expand:
         body["names"] = call.render.names(selection.ids)
     if "schema" in expand:
@@ -216,7 +225,17 @@ async def search_get(call: Call) -> Response:
     params = call.request.query_params
     return _dc_search(call, params.get("jql", ""), _int(params.get("startAt"), "startAt", 0),
                       _int(params.get("maxResults"), "maxResults", _DC_DEFAULT_PAGE),
-                      param_list(call.request, "fields"), expand_set(params.getlist("expand")))
+                      param_list(call.request, "fields"), expand_set(params.getlist("expand")),
+                      _flag(params.get("validateQuery"), "validateQuery"))
+
+
+def _flag(value: Any, name: str) -> bool:
+    """A ``validateQuery`` value (query string or body); absent means true."""
+    if value is None or isinstance(value, bool):
+        return value is not False
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise JiraError(400, f"The '{name}' parameter must be true or false, got '{value}'.")
 
 
 @api
@@ -232,7 +251,8 @@ async def search_post(call: Call) -> Response:
     return _dc_search(call, jql, _int(body.get("startAt"), "startAt", 0),
                       _int(body.get("maxResults"), "maxResults", _DC_DEFAULT_PAGE),
                       _str_list(body.get("fields"), "fields"),
-                      expand_set(_str_list(body.get("expand"), "expand")))
+                      expand_set(_str_list(body.get("expand"), "expand")),
+                      _flag(body.get("validateQuery"), "validateQuery"))
 
 
 def routes() -> list[Route]:

@@ -83,11 +83,22 @@ AGILE_SPEC = "jira-software-cloud.swagger.v3.json"
 
 
 def _spec_quirks(name: str, spec: dict[str, Any]) -> None:
-    """Known gaps between the Cloud spec and the real Jira responses it describes.
+    """Known gaps between the specs and the real Jira responses they describe.
 
     Changelog items (``ChangeDetails`` / ``ChangeItemBean``): real Jira sends ``null`` for the
     empty side of a change (``from`` when a field was unset), both specs type them as strings.
     """
+    if name == CLOUD_SPEC:
+        # ``JqlQueryClause`` (the ``where`` of ``/jql/parse``) is an ``anyOf`` of the clause kinds
+        # with ``additionalProperties: false`` beside it and no ``properties``: read literally, it
+        # refuses every clause (Jira's own example included). The ``anyOf`` is what it means.
+        spec["components"]["schemas"]["JqlQueryClause"].pop("additionalProperties", None)
+    if name == DC_SPEC:
+        # ``AutoCompleteResponseBean`` types each field and function entry as a string, while its
+        # own example (and Jira) sends objects ({"value", "displayName", "operators", ...}).
+        bean_properties = spec["components"]["schemas"]["AutoCompleteResponseBean"]["properties"]
+        for key in ("visibleFieldNames", "visibleFunctionNames"):
+            bean_properties[key]["items"] = {"type": "object"}
     bean = {CLOUD_SPEC: "ChangeDetails", DC_SPEC: "ChangeItemBean"}.get(name)
     if bean is not None:
         items = spec["components"]["schemas"][bean]["properties"]
