@@ -168,9 +168,18 @@ def compare() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def bench_filter(names: list[str]) -> str:
+    """An ``asv run --bench`` regex selecting exactly ``names``.
+
+    asv matches a parameterised benchmark as ``name(param, ...)``, so the name is anchored
+    and followed by ``(`` or the end, never by more of another benchmark's name.
+    """
+    return "^(" + "|".join(re.escape(name) for name in names) + r")(\(|$)"
+
+
 def run_head(conf: Path, head: str, names: list[str] | None = None) -> dict[str, Any]:
     """Run the suite (or ``names``) once on HEAD in this interpreter; its result JSON, removed from disk."""
-    only = ["--bench", "^(" + "|".join(re.escape(name) for name in names) + ")$"] if names else []
+    only = ["--bench", bench_filter(names)] if names else []
     run = asv("run", "--python=same", "--quick", "--machine", MACHINE, "--set-commit-hash", head, *only,
               config=conf, check=False)
     produced = sorted((conf.parent / "results" / MACHINE).glob(f"{head[:8]}-existing*.json"))
