@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -85,7 +86,8 @@ def build_http_app(mcp: MCPServer[Any], server: ServerSettings) -> ASGIApp:
 
     @mcp.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "version": __version__})
+        # The pid tells replicas and --workers processes apart (which one answered).
+        return JSONResponse({"status": "ok", "version": __version__, "pid": os.getpid()})
 
     app = mcp.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -170,11 +172,15 @@ async def _unauthorized(send: Send) -> None:
                     [(b"www-authenticate", b'Bearer realm="jiraplug"')])
 
 
-async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
-    """Run uvicorn until interrupted (SIGINT/SIGTERM stop it gracefully)."""
+async def serve_http(mcp: MCPServer[Any], server: ServerSettings, *, reuse_port: bool = False) -> None:
+    """Run uvicorn until interrupted (SIGINT/SIGTERM stop it gracefully).
+
+    ``reuse_port``: listen with ``SO_REUSEPORT`` beside the other ``--workers`` processes.
+    """
     import uvicorn
 
     from jiraplug.server.drain import InFlight, serve_draining
+    from jiraplug.server.workers import reuse_port_socket
 
     app = InFlight(build_http_app(mcp, server))
     config = uvicorn.Config(
@@ -184,4 +190,5 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings) -> None:
         timeout_keep_alive=server.keep_alive_timeout_seconds,  # type: ignore[arg-type]  # a float works
     )
     # In-flight calls keep their SSE stream until they finish (see jiraplug.server.drain).
-    await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS)
+    sockets = [reuse_port_socket(server.host, server.port)] if reuse_port else None
+    await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS, sockets)
