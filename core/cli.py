@@ -166,12 +166,13 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         terminated_stdio = False
         try:
             if server.transport == "http":
-                from jiraplug.server.http_app import check_exposure, serve_http
+                from jiraplug.server.http_app import check_exposure, serve_http, uses_uvloop
 
                 check_exposure(server)
                 if not is_worker:
                     print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
-                anyio.run(functools.partial(serve_http, reuse_port=is_worker), mcp, server)
+                anyio.run(functools.partial(serve_http, reuse_port=is_worker), mcp, server,
+                          backend_options={"use_uvloop": uses_uvloop(server)})
             else:
                 anyio.run(mcp.run_stdio_async)
         except _Terminated:
