@@ -85,15 +85,33 @@ async def drive(url: str, auth: str, tool: str, arguments: dict[str, Any], calls
     return latencies
 
 
+def _drive_in_process(job: tuple[str, str, str, dict[str, Any], int, int]) -> list[float]:
+    import anyio
+
+    return anyio.run(drive, *job)
+
+
 def measure(server: stack.ServerProcess, auth: str, tool: str, arguments: dict[str, Any], calls: int,
-            clients: int) -> dict[str, float]:
+            clients: int, processes: int = 1) -> dict[str, float]:
+    """Warm up, then ``calls`` calls from ``clients`` sessions spread over ``processes`` client processes."""
+    import multiprocessing
+
     import anyio
 
     anyio.run(drive, server.mcp_url, auth, tool, arguments, max(clients * 5, 20), clients)  # warm up
-    before = server_cpu(server.pid)
-    started = time.perf_counter()
-    latencies = anyio.run(drive, server.mcp_url, auth, tool, arguments, calls, clients)
-    seconds = time.perf_counter() - started
+    job = (server.mcp_url, auth, tool, arguments, calls // processes, max(1, clients // processes))
+    if processes == 1:
+        before = server_cpu(server.pid)
+        started = time.perf_counter()
+        latencies = _drive_in_process(job)
+        seconds = time.perf_counter() - started
+    else:
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            pool.map(_drive_in_process, [(server.mcp_url, auth, tool, arguments, 2, 1)] * processes)  # start-up
+            before = server_cpu(server.pid)
+            started = time.perf_counter()
+            latencies = [s for part in pool.map(_drive_in_process, [job] * processes) for s in part]
+            seconds = time.perf_counter() - started
     cpu = server_cpu(server.pid) - before
     return {"calls": len(latencies), "calls_per_second": round(len(latencies) / seconds, 1),
             "p50_ms": round(statistics.median(latencies) * 1000, 2),
@@ -104,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cpu_per_call.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300, help="calls per case")
     parser.add_argument("--clients", type=int, default=1, help="concurrent MCP sessions per case")
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="processes the sessions are spread over (one Python client cannot drive two workers)")
     parser.add_argument("--latency-ms", type=float, default=50.0, help="latency the emulator adds to each answer")
     parser.add_argument("--workers", type=int, default=1, help="jiraplug serve --workers")
     parser.add_argument("--cases", default=",".join(CASES), help="which cases, comma-separated")
@@ -145,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             server = start(group, work, env, extra, profile)
             for case in wanted:
                 tool, arguments, _ = CASES[case]
-                results[case] = measure(server, actor.authorization, tool, arguments, args.calls, args.clients)
+                results[case] = measure(server, actor.authorization, tool, arguments, args.calls, args.clients,
+                                        args.client_processes)
                 log(f"{case}: {results[case]}")
             group.stop(server.process)
     base = results.get("get_issue cached", {}).get("cpu_ms_per_call")
