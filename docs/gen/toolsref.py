@@ -84,13 +84,25 @@ async def listed_tools() -> tuple[list[Any], set[str]]:
     return await server.list_tools(), operator_only
 
 
+def listing_size(tools: list[Any]) -> int:
+    """Bytes of compact JSON these tools take in tools/list (the measure of the budget test)."""
+    return len(json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
+                          separators=(",", ":")))
+
+
 def render() -> str:
     tools, operator_only = anyio.run(listed_tools)
     by_toolset: dict[str, list[Any]] = defaultdict(list)
     for tool in tools:
         by_toolset[(tool.meta or {}).get("jiraplug/toolset", "other")].append(tool)
-    lines = [HEADER, "| toolset | tools |", "|---|---|"]
-    lines += [f"| [{toolset}](#{toolset}) | {len(items)} |" for toolset, items in by_toolset.items()]
+    total = listing_size(tools)
+    lines = [HEADER, f"With every toolset on, `tools/list` is {total:,} bytes of compact JSON for {len(tools)} tools. "
+             "Each toolset's share tells what `TOOLSETS` saves in every request a client sends its model.", "",
+             "| toolset | tools | read-only | bytes | share |", "|---|---|---|---|---|"]
+    for toolset, items in by_toolset.items():
+        size = listing_size(items)
+        reading = sum(1 for tool in items if tool.annotations and tool.annotations.read_only_hint)
+        lines.append(f"| [{toolset}](#{toolset}) | {len(items)} | {reading} | {size:,} | {100 * size / total:.1f}% |")
     lines.append("")
     for toolset, items in by_toolset.items():
         lines += [f"## {toolset}", ""]
