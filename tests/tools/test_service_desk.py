@@ -147,3 +147,15 @@ async def test_the_projects_filter_refuses_the_help_desk(sandbox: SandboxServer)
         request = await call_error(client, "jira_get_request", issue_key="HELP-1")
     assert desks["items"] == []
     assert "outside the projects" in queues and "outside the projects" in request
+
+
+async def test_the_filter_lets_writes_to_a_desk_inside_it_through(sandbox: SandboxServer) -> None:
+    """The request guard knows the servicedeskapi writes (an unknown write is refused while a filter is set)."""
+    desk = sandbox.state.service_desk
+    async with connect(sandbox, JIRA_PROJECTS_FILTER="HELP") as client:
+        made = await call(client, "jira_create_request", service_desk_id="1", request_type_id="1",
+                          fields={"summary": "Inside the filter"})
+        await call(client, "jira_add_request_comment", issue_key=made["key"], body="on it")
+        await call(client, "jira_edit_request_participants", issue_key=made["key"], add=[ident(sandbox, "dave")])
+    request = desk.request(made["key"])
+    assert request.comments[-1].body == "on it" and [u.name for u in request.participants] == ["dave"]
