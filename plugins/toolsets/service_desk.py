@@ -15,7 +15,7 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.server.projects_filter import allowed_projects, guard_issue, guard_project, outside
 from jiraplug.server.registry import ToolRegistry
-from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira
+from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, numeric_id
 from jiraplug.tool_errors import UserFacingError
 
 SD = "/rest/servicedeskapi"
@@ -45,15 +45,15 @@ def _desk(raw: dict[str, Any]) -> dict[str, Any]:
     return {"id": str(raw.get("id")), "project_key": raw.get("projectKey"), "project": raw.get("projectName")}
 
 
-async def _guard_desk(desk_id: str) -> dict[str, Any]:
-    """The service desk, refused when its project is outside ``JIRA_PROJECTS_FILTER``."""
-    if not str(desk_id).strip().isdigit():
-        raise UserFacingError(f"{desk_id!r} is not a service desk id; see jira_list_service_desks")
-    desk = await _get(f"/servicedesk/{desk_id.strip()}", "servicedesk.get")
+async def _guard_desk(desk_id: str) -> str:
+    """The service desk's id, refused when its project is outside ``JIRA_PROJECTS_FILTER``."""
+    desk_id = numeric_id(desk_id, "service desk", "jira_list_service_desks")
     projects = allowed_projects()
-    if projects and str(desk.get("projectKey", "")).upper() not in projects:
-        raise outside(f"service desk {desk_id}", projects)
-    return desk
+    if projects:
+        desk = await _get(f"/servicedesk/{desk_id}", "servicedesk.get")
+        if str(desk.get("projectKey", "")).upper() not in projects:
+            raise outside(f"service desk {desk_id}", projects)
+    return desk_id
 
 
 def _who(user: dict[str, Any] | None) -> str | None:
@@ -79,7 +79,7 @@ async def jira_list_service_desks(project_key: str | None = None, start_at: Star
 
 async def jira_list_queues(service_desk_id: DeskId) -> dict[str, Any]:
     """Queues of a service desk with their issue counts (agents only)."""
-    await _guard_desk(service_desk_id)
+    service_desk_id = await _guard_desk(service_desk_id)
     body = await _get(f"/servicedesk/{service_desk_id}/queue", "servicedesk.queues", includeCount="true")
     return _page(body, [{"id": q.get("id"), "name": q.get("name"), "jql": q.get("jql"), "count": q.get("issueCount")}
                         for q in body.get("values") or []])
@@ -88,7 +88,8 @@ async def jira_list_queues(service_desk_id: DeskId) -> dict[str, Any]:
 async def jira_get_queue_issues(service_desk_id: DeskId, queue_id: str, start_at: StartAt = 0,
                                 limit: Limit = 50) -> dict[str, Any]:
     """Issues in a service desk queue."""
-    await _guard_desk(service_desk_id)
+    service_desk_id = await _guard_desk(service_desk_id)
+    queue_id = numeric_id(queue_id, "queue", "jira_list_queues")
     body = await _get(f"/servicedesk/{service_desk_id}/queue/{queue_id}/issue", "servicedesk.queue_issues",
                       start=start_at, limit=limit)
     fields = [(i, i.get("fields") or {}) for i in body.get("values") or []]
@@ -99,11 +100,12 @@ async def jira_get_queue_issues(service_desk_id: DeskId, queue_id: str, start_at
 async def jira_get_request_types(service_desk_id: DeskId,
                                  request_type_id: str | None = None) -> dict[str, Any]:
     """Request types of a service desk; with request_type_id, its fields (required, valid values)."""
-    await _guard_desk(service_desk_id)
+    service_desk_id = await _guard_desk(service_desk_id)
     if request_type_id is None:
         body = await _get(f"/servicedesk/{service_desk_id}/requesttype", "servicedesk.request_types", limit=100)
         return _page(body, [{"id": t.get("id"), "name": t.get("name"), "description": t.get("description")}
                             for t in body.get("values") or []])
+    request_type_id = numeric_id(request_type_id, "request type", "jira_get_request_types")
     body = await _get(f"/servicedesk/{service_desk_id}/requesttype/{request_type_id}/field",
                       "servicedesk.request_type_fields")
     return {"request_type_id": request_type_id, "can_raise_on_behalf_of": body.get("canRaiseOnBehalfOf"),
@@ -147,7 +149,7 @@ async def jira_create_request(
     participants: Users | None = None,
 ) -> dict[str, Any]:
     """Create a customer request."""
-    await _guard_desk(service_desk_id)
+    service_desk_id = await _guard_desk(service_desk_id)
     body: dict[str, Any] = {"serviceDeskId": service_desk_id, "requestTypeId": request_type_id,
                             "requestFieldValues": fields}
     if on_behalf_of:
@@ -187,6 +189,7 @@ async def jira_answer_approval(issue_key: IssueKey, approval_id: str,
                                decision: Literal["approve", "decline"]) -> dict[str, Any]:
     """Approve or decline a request's pending approval."""
     key = guard_issue(issue_key)
+    approval_id = numeric_id(approval_id, "approval", "jira_get_request")
     done = await _write("POST", f"/request/{key}/approval/{approval_id}", "servicedesk.approval_answer", key,
                         {"decision": decision})
     return {"issue_key": key, "approval_id": approval_id, "decision": done.get("finalDecision")}
