@@ -473,6 +473,29 @@ async def _rank(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> No
             await scope.issue(body[name], "the issue ranked against")
 
 
+SERVICE_DESK = r"/rest/servicedeskapi"
+
+
+@_route("POST", f"{SERVICE_DESK}/request")
+async def _request_create(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    """A customer request: its project is the one of the service desk the body names."""
+    desk = _ref_text((body or {}).get("serviceDeskId") if isinstance(body, dict) else None)
+    if desk is None or not desk.isdigit():
+        raise UserFacingError("the new request names no service desk, so it cannot be checked against the "
+                              "projects filter")
+
+    async def fetch() -> str:
+        found = await scope.get(f"{SERVICE_DESK}/servicedesk/{desk}", "servicedesk.get")
+        return str(found.get("projectKey") or "").upper()
+
+    scope.project_key(await scope.lookups.owner("servicedesk", scope.client, desk, fetch), "the service desk")
+
+
+@_route("POST DELETE", f"{SERVICE_DESK}/request/(?P<issue>[^/]+)/(?:comment|approval/[0-9]+|transition|participant)")
+async def _request_part(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    await scope.issue(path["issue"], "the request written to")
+
+
 def _rest_path(request: httpx2.Request) -> str:
     """The request's path from ``/rest/`` on (REST calls may go through a gateway prefix)."""
     path = request.url.path

@@ -20,7 +20,7 @@ import httpx2
 
 from jiraplug import hookimpl
 
-ALLOWED_PREFIXES = ("/rest/api/", "/rest/agile/1.0/", "/secure/attachment/")
+ALLOWED_PREFIXES = ("/rest/api/", "/rest/agile/1.0/", "/rest/servicedeskapi/", "/secure/attachment/")
 SEARCH_PATHS = re.compile(r"^/rest/api/[23]/search(/jql)?$|^/rest/agile/1\.0/(board|sprint)/\d+/(issue|backlog)$")
 # Query parameters that name a project or an issue (what the projects filter guards).
 REFERENCE_PARAMS = {"projectkeyorid", "project", "projectkeys", "issuekey", "projectidorkey", "projectkeysorids"}
