@@ -185,6 +185,10 @@ def run_head(conf: Path, head: str, names: list[str] | None = None) -> dict[str,
     produced = sorted((conf.parent / "results" / MACHINE).glob(f"{head[:8]}-existing*.json"))
     if run.returncode != 0 or not produced:
         print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
+        # The tail above may have lost which benchmark it was: name every one asv marked failed.
+        for line in run.stdout.splitlines():
+            if line.rstrip().endswith("failed"):
+                print(f"FAILED: {line.strip()}")
         raise SystemExit("a benchmark failed on HEAD (above)" if produced else "the HEAD run saved no results")
     data = json.loads(produced[0].read_text())
     produced[0].unlink()
