@@ -4,7 +4,7 @@
 ``worklogs``, ``attachments``, ``links`` (issue and remote links), ``watchers``,
 ``projects`` (projects, versions, components, issue types), ``users``, ``fields`` (custom
 field options), ``search``, ``jql`` (parse, autocomplete data, suggestions), ``agile``,
-``meta``; ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
+``meta``, ``devstatus`` (development information); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from jiraplug.sandbox.routes import (
     agile,
     attachments,
     comments,
+    devstatus,
     fields,
     issue,
     jql,
@@ -28,7 +29,7 @@ from jiraplug.sandbox.routes import (
 )
 
 AREAS = (meta, issue, transitions, comments, worklogs, attachments, links, watchers, projects, users, fields,
-         search, jql, agile)
+         search, jql, agile, devstatus)
 """Every Jira API area the sandbox serves, in the order their routes are matched."""
 
 __all__ = ["AREAS", "admin"]
