@@ -4,7 +4,7 @@
 ``worklogs``, ``attachments``, ``links`` (issue and remote links), ``watchers``,
 ``projects`` (projects, versions, components, issue types), ``users``, ``fields`` (custom
 field options), ``search``, ``jql`` (parse, autocomplete data, suggestions), ``agile``,
-``meta``, ``devstatus`` (development information); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
+``meta``, ``devstatus`` (development information), ``forms`` (Jira Forms, Cloud); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from jiraplug.sandbox.routes import (
     comments,
     devstatus,
     fields,
+    forms,
     issue,
     jql,
     links,
@@ -29,7 +30,7 @@ from jiraplug.sandbox.routes import (
 )
 
 AREAS = (meta, issue, transitions, comments, worklogs, attachments, links, watchers, projects, users, fields,
-         search, jql, agile, devstatus)
+         search, jql, agile, devstatus, forms)
 """Every Jira API area the sandbox serves, in the order their routes are matched."""
 
 __all__ = ["AREAS", "admin"]

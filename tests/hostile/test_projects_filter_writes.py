@@ -221,6 +221,7 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_add_issues_to_sprint": [{"sprint_id": w.sprint[0], "issue_keys": [mob]},
                                       {"sprint_id": w.sprint[1], "issue_keys": [mob, plat]}],
         "jira_move_issues_to_backlog": [{"issue_keys": [mob, plat]}],
+        "jira_update_form": [{"issue_key": plat, "form_id": "f", "action": "submit"}],
     }
 
 
