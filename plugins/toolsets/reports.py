@@ -14,12 +14,13 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
-from jiraplug.server.projects_filter import guard_issue, guard_project
+from jiraplug.server.projects_filter import allowed_projects, guard_issue, guard_project
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.server.toolkit import jira, off_loop, scoped_jql
 from jiraplug.tool_errors import UserFacingError
 
-__all__ = ["jira_get_issue_dates", "jira_get_project_issues", "status_history", "time_in_status"]
+__all__ = ["jira_get_epic_hierarchy", "jira_get_issue_dates", "jira_get_issue_dependencies",
+           "jira_get_project_issues", "mermaid", "status_history", "time_in_status"]
 
 _DATE_FIELDS = ["created", "updated", "resolutiondate", "duedate", "status"]
 _CHANGELOG_PAGE = 100
@@ -112,8 +113,83 @@ async def jira_get_issue_dates(
     return {"issues": out}
 
 
+def _done(issue: dict[str, Any]) -> bool:
+    status = (issue.get("fields") or {}).get("status") or {}
+    return (status.get("statusCategory") or {}).get("key") == "done"
+
+
+def _brief(issue: dict[str, Any]) -> dict[str, Any]:
+    fields = issue.get("fields") or {}
+    return {"key": issue.get("key"), "summary": fields.get("summary"), "status": (fields.get("status") or {}).get("name")}
+
+
+async def jira_get_epic_hierarchy(
+    project_key: Annotated[str, Field(description="Project key, e.g. PROJ")],
+    limit: Annotated[int, Field(ge=1, le=50, description="Max epics")] = 20,
+) -> dict[str, Any]:
+    """Epics of a project with their children and progress."""
+    client = jira()
+    key = guard_project(project_key)
+    fields = ["summary", "status"]
+    epics = await client.search_all(scoped_jql(f'project = "{key}" AND issuetype = Epic ORDER BY created DESC'),
+                                    limit, fields=fields)
+    # Cloud ties children to their epic by ``parent``; Data Center by the Epic Link field.
+    link = "parent" if client.is_cloud else '"Epic Link"'
+    out = []
+    for epic in epics.issues:
+        children = await client.search_all(scoped_jql(f"{link} = {epic['key']} ORDER BY key"), 100, fields=fields)
+        done = sum(_done(child) for child in children.issues)
+        total = len(children.issues)
+        out.append({**_brief(epic), "done": done, "total": total,
+                    "progress": round(100 * done / total) if total else None,
+                    "children": [_brief(child) for child in children.issues]})
+    return {"project": key, "epics": out, "more_epics": bool(epics.next_page_token)}
+
+
+def mermaid(edges: list[tuple[str, str]], titles: dict[str, str]) -> str:
+    """A Mermaid ``graph LR`` with ``blocker --> blocked`` for each edge."""
+    def node(key: str) -> str:
+        label = f"{key}: {titles.get(key, '')}".rstrip(": ").replace('"', "'")[:60]
+        return f'{key.replace("-", "_")}["{label}"]'
+    return "\n".join(["graph LR", *(f"  {node(a)} -->|blocks| {node(b)}" for a, b in edges)])
+
+
+async def jira_get_issue_dependencies(
+    issue_keys: Annotated[list[str], Field(min_length=1, max_length=50)],
+) -> dict[str, Any]:
+    """Blocks/is-blocked-by links of issues, as a list and a Mermaid graph."""
+    client = jira()
+    keys = list(dict.fromkeys(guard_issue(key) for key in issue_keys))
+    allowed = set(allowed_projects() or [])
+    edges: dict[tuple[str, str], None] = {}
+    titles: dict[str, str] = {}
+    hidden = 0
+    for key in keys:
+        raw = await client.get_issue(key, fields=["summary", "issuelinks"])
+        fields = raw.get("fields") or {}
+        titles[key] = str(fields.get("summary") or "")
+        for link in fields.get("issuelinks") or []:
+            if str((link.get("type") or {}).get("name", "")).casefold() != "blocks":
+                continue
+            other = link.get("outwardIssue") or link.get("inwardIssue") or {}
+            other_key = str(other.get("key") or "")
+            if allowed and other_key.rsplit("-", 1)[0] not in allowed:
+                hidden += 1  # outside JIRA_PROJECTS_FILTER: not named
+                continue
+            titles.setdefault(other_key, str((other.get("fields") or {}).get("summary") or ""))
+            edges[(key, other_key) if "outwardIssue" in link else (other_key, key)] = None
+    rows = [{"blocker": a, "blocked": b, "cross_project": a.rsplit("-", 1)[0] != b.rsplit("-", 1)[0]}
+            for a, b in edges]
+    result: dict[str, Any] = {"dependencies": rows, "mermaid": mermaid(list(edges), titles)}
+    if hidden:
+        result["hidden"] = f"{hidden} links to projects outside JIRA_PROJECTS_FILTER"
+    return result
+
+
 @hookimpl
 def register_tools(registry: ToolRegistry) -> None:
     read = {"read_only": True, "idempotent": True}
     registry.add(jira_get_project_issues, title="Issues of a project", **read)
     registry.add(jira_get_issue_dates, title="Issue dates and time in status", **read)
+    registry.add(jira_get_epic_hierarchy, title="Epic hierarchy", **read)
+    registry.add(jira_get_issue_dependencies, title="Issue dependencies", **read)

@@ -70,3 +70,32 @@ async def test_create_several_versions_reports_each_outcome(sandbox: SandboxServ
     assert [v["name"] for v in got["created"]] == ["7.0.0", "7.1.0"]
     assert [f["name"] for f in got["failed"]] == [" "] and "name is empty" in got["failed"][0]["error"]
     assert "7.0.0" in stored and stored["7.1.0"].released
+
+
+async def test_epic_hierarchy_lists_each_epics_children_and_progress(sandbox: SandboxServer) -> None:
+    issues = sandbox.state.issues
+    epics = [i for i in issues if i.project_key == "PLAT" and i.issuetype.hierarchy_level == 1]
+    assert epics, "the sandbox has no PLAT epics"
+    async with connect(sandbox) as client:
+        got = await call(client, "jira_get_epic_hierarchy", project_key="plat")
+    by_key = {e["key"]: e for e in got["epics"]}
+    assert set(by_key) == {e.key for e in epics}
+    for epic in epics:
+        children = [i for i in issues if i.parent_id == int(epic.id)]
+        row = by_key[epic.key]
+        assert sorted(c["key"] for c in row["children"]) == sorted(c.key for c in children)
+        assert row["done"] == sum(c.status.category.key == "done" for c in children) and row["total"] == len(children)
+
+
+async def test_dependencies_as_a_list_and_a_mermaid_graph(sandbox: SandboxServer) -> None:
+    plat = [i.key for i in sandbox.state.issues if i.project_key == "PLAT"][-1]
+    mob = [i.key for i in sandbox.state.issues if i.project_key == "MOB"][-2]
+    async with connect(sandbox) as client:
+        await call(client, "jira_create_issue_link", link_type="Blocks", from_key=plat, to_key=mob)
+        got = await call(client, "jira_get_issue_dependencies", issue_keys=[mob])
+    async with connect(sandbox, JIRA_PROJECTS_FILTER="MOB") as client:
+        filtered = await call(client, "jira_get_issue_dependencies", issue_keys=[mob])
+    assert {"blocker": plat, "blocked": mob, "cross_project": True} in got["dependencies"]
+    assert got["mermaid"].startswith("graph LR") and f'{plat.replace("-", "_")}["{plat}: ' in got["mermaid"]
+    assert f'-->|blocks| {mob.replace("-", "_")}' in got["mermaid"]
+    assert plat not in str(filtered) and "outside JIRA_PROJECTS_FILTER" in filtered["hidden"]
