@@ -113,7 +113,9 @@ def test_every_adf_document_is_valid(cloud_client: httpx2.Client, cloud: Sandbox
 # --------------------------------------------------------------------------- per-operation checks
 
 #: Sandbox paths that are not part of the REST APIs (downloads, the signed media URL, admin).
-_NOT_REST = ("/secure/", "/sandbox-media/", "/__sandbox__/")
+# Also outside the platform specs: dev-status (the development panel's API, which neither spec
+# documents) and Jira Forms (its own API, /jira/forms/cloud/..., with /_edge/tenant_info for the cloud id).
+_NOT_REST = ("/secure/", "/sandbox-media/", "/__sandbox__/", "/rest/dev-status/", "/jira/forms/", "/_edge/")
 #: Operations one flavour answers with Jira's 404 because only the other flavour has them (a path: every
 #: method of it; "METHOD path": that method only).
 _FLAVOUR_ONLY = {
