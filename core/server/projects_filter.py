@@ -440,6 +440,11 @@ async def _attachment_delete(scope: _Scope, path: dict[str, str], body: Any, inf
                           "checked against the projects filter")
 
 
+@_route("PUT", r"/jira/forms/cloud/[^/]+/issue/(?P<issue>[^/]+)/form/[^/]+(?:/action/(?:submit|reopen))?")
+async def _form_write(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    await scope.issue(path["issue"], "the issue of the form")
+
+
 @_route("POST", f"{AGILE}/sprint")
 async def _sprint_create(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
     await scope.board((body or {}).get("originBoardId"), "the board of the new sprint")

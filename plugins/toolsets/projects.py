@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from jiraplug import hookimpl
 from jiraplug.server.registry import ToolRegistry
+from jiraplug.jira.errors import JiraError
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.projects_filter import allowed_projects, guard_project, guard_version
 from jiraplug.server.toolkit import Limit, StartAt, jira, parse_day, slice_page
@@ -261,6 +262,30 @@ async def jira_create_version(
     return compact_version(created)
 
 
+class NewVersion(BaseModel):
+    """One version of :func:`jira_create_versions`."""
+
+    name: str
+    description: str | None = None
+    start_date: Day = None
+    release_date: Day = None
+    released: bool = False
+
+
+async def jira_create_versions(
+    project_key: ProjectKey, versions: Annotated[list[NewVersion], Field(min_length=1, max_length=50)],
+) -> dict[str, Any]:
+    """Create several versions in a project; reports each one's outcome."""
+    guard_project(project_key)  # a refusal stops them all, rather than failing each
+    created, failed = [], []
+    for spec in versions:
+        try:
+            created.append(await jira_create_version(project_key, **spec.model_dump()))
+        except (JiraError, UserFacingError) as exc:
+            failed.append({"name": spec.name, "error": str(exc)})
+    return {"created": created, "failed": failed}
+
+
 async def jira_update_version(
     version_id: Annotated[str, Field(description="Version id, from jira_list_project_versions")],
     name: str | None = None,
@@ -335,6 +360,7 @@ def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_get_create_metadata, title="Fields to create an issue", **read)
     registry.add(jira_list_project_versions, title="List versions", **read)
     registry.add(jira_create_version, title="Create version")
+    registry.add(jira_create_versions, title="Create versions")
     registry.add(jira_update_version, title="Update version", idempotent=True)
     registry.add(jira_list_project_components, title="List components", **read)
     registry.add(jira_create_component, title="Create component")

@@ -73,6 +73,12 @@ async def jira_get_worklogs(
     return {**page, "worklogs": await off_loop(lambda: [_worklog(w) for w in page["worklogs"]], what="the worklogs")}
 
 
+async def jira_get_worklog(issue_key: IssueKey, worklog_id: WorklogId) -> dict[str, Any]:
+    """One worklog by id."""
+    key, found = await WORKLOGS.get(issue_key, worklog_id)
+    return {"issue": key, **await off_loop(_worklog, found, what="the worklog")}
+
+
 async def jira_add_worklog(
     issue_key: IssueKey, time_spent: Duration, started: Started = None,
     comment: Annotated[str | None, Field(description="Markdown")] = None,
@@ -105,6 +111,7 @@ async def jira_delete_worklog(issue_key: IssueKey, worklog_id: WorklogId) -> dic
 @hookimpl
 def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_get_worklogs, title="List worklogs", read_only=True, idempotent=True)
+    registry.add(jira_get_worklog, title="Get worklog", read_only=True, idempotent=True)
     registry.add(jira_add_worklog, title="Log work")
     registry.add(jira_update_worklog, title="Update worklog", idempotent=True)
     registry.add(jira_delete_worklog, title="Delete worklog", destructive=True, idempotent=True)

@@ -193,6 +193,7 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_remove_watcher": [{"issue_key": plat}],
         "jira_transition_issue": [{"issue_key": plat, "transition": "In Progress"}],
         "jira_create_version": [{"project_key": FOREIGN, "name": "9.9"}],
+        "jira_create_versions": [{"project_key": FOREIGN, "versions": [{"name": "9.9"}]}],
         "jira_update_version": [{"version_id": w.version[0], "name": "renamed"}],
         "jira_create_component": [{"project_key": FOREIGN, "name": "Leak"}],
         "jira_create_issue_link": [{"link_type": "Blocks", "from_key": mob, "to_key": plat},
@@ -227,6 +228,7 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_answer_approval": [{"issue_key": "HELP-3", "approval_id": "1", "decision": "approve"}],
         "jira_transition_request": [{"issue_key": "HELP-2", "transition_id": "21"}],
         "jira_edit_request_participants": [{"issue_key": "HELP-2", "add": [w.harness.sandbox.default_user.name]}],
+        "jira_update_form": [{"issue_key": plat, "form_id": "f", "action": "submit"}],
     }
 
 

@@ -114,9 +114,11 @@ def test_every_adf_document_is_valid(cloud_client: httpx2.Client, cloud: Sandbox
 
 #: Sandbox paths that are not part of the REST APIs (downloads, the signed media URL, admin).
 _NOT_REST = ("/secure/", "/sandbox-media/", "/__sandbox__/")
-#: APIs no spec in ../shared/specs describes (see SOURCES.md there): Jira Service Management's
-#: ``/rest/servicedeskapi`` follows Atlassian's documented shapes, checked by tests/tools/test_service_desk.py.
-_NO_SPEC = ("/rest/servicedeskapi/",)
+#: APIs no spec in ../shared/specs describes (see SOURCES.md there), each checked by its toolset's tests:
+#: Jira Service Management's ``/rest/servicedeskapi`` (tests/tools/test_service_desk.py), dev-status (the
+#: development panel's API) and Jira Forms (``/jira/forms/cloud/...``, with ``/_edge/tenant_info`` for the
+#: cloud id).
+_NO_SPEC = ("/rest/servicedeskapi/", "/rest/dev-status/", "/jira/forms/", "/_edge/")
 #: Operations one flavour answers with Jira's 404 because only the other flavour has them (a path: every
 #: method of it; "METHOD path": that method only).
 _FLAVOUR_ONLY = {
