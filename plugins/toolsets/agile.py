@@ -14,6 +14,7 @@ from pydantic import Field
 
 from jiraplug import hookimpl
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
+from jiraplug.jira.fields import field_ids
 from jiraplug.jira.paging import OffsetPage
 from jiraplug.server.projects_filter import allowed_projects, guard_board, guard_issue, guard_project, guard_sprint
 from jiraplug.server.registry import ToolRegistry
@@ -81,9 +82,12 @@ async def _sprint(sprint_id: int) -> dict[str, Any]:
 
 
 async def _issue_page(found: OffsetPage) -> dict[str, Any]:
-    base_url = jira().base_url
+    client = jira()
+    issues = [issue for issue in found.items if isinstance(issue, dict)]
+    names = await client.names_for(issues, {})  # custom fields under their names, as jira_search shows them
     with stage(RENDER):
-        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in found.items], what="the issues")
+        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url, field_names=names)
+                                           for issue in issues], what="the issues")
     out: dict[str, Any] = {"issues": rendered}
     if found.total is not None:
         out["total"] = found.total
@@ -91,8 +95,9 @@ async def _issue_page(found: OffsetPage) -> dict[str, Any]:
     return out
 
 
-def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
-    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(split_csv(fields) or SEARCH_FIELDS)}
+async def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
+    wanted = await field_ids(jira(), split_csv(fields))
+    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(wanted or SEARCH_FIELDS)}
 
 
 async def jira_list_boards(
@@ -120,7 +125,7 @@ async def jira_get_board_issues(
     client = await jira().ready()
     await guard_board(board_id)
     return await _issue_page(await client.paginate(
-        f"{client.agile}/board/{board_id}/issue", operation="board.issues", params=_issue_params(jql, fields),
+        f"{client.agile}/board/{board_id}/issue", operation="board.issues", params=await _issue_params(jql, fields),
         items_key="issues", limit=limit, start_at=start_at, subject=f"board {board_id}",
     ))
 
@@ -152,7 +157,7 @@ async def jira_get_sprint_issues(
     if allowed_projects():
         await _sprint(sprint_id)
     return await _issue_page(await client.paginate(
-        f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues", params=_issue_params(jql, fields),
+        f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues", params=await _issue_params(jql, fields),
         items_key="issues", limit=limit, start_at=start_at, subject=f"sprint {sprint_id}",
     ))
 

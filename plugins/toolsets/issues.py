@@ -11,7 +11,7 @@ from pydantic import Field
 from jiraplug import hookimpl
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.client import SEARCH_PAGE_MAX
-from jiraplug.jira.fields import FieldCatalog
+from jiraplug.jira.fields import FieldCatalog, field_ids
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
@@ -42,7 +42,8 @@ async def jira_search(
         if ctx is not None and limit > SEARCH_PAGE_MAX:  # a search of one page needs no progress
             await ctx.report_progress(done, limit if total is None else min(limit, total), "issues fetched")
 
-    found = await client.search_all(scoped_jql(jql), limit, fields=split_csv(fields) or list(SEARCH_FIELDS),
+    wanted = await field_ids(client, split_csv(fields))
+    found = await client.search_all(scoped_jql(jql), limit, fields=wanted or list(SEARCH_FIELDS),
                                     page_token=page_token, progress=progress)
     with stage(RENDER):
         rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in found.issues],
@@ -64,7 +65,7 @@ async def jira_get_issue(
     """Get one issue: summary, status, people, dates, description and comments as Markdown."""
     client = jira()
     key = guard_issue(issue_key)
-    wanted = split_csv(fields)
+    wanted = await field_ids(client, split_csv(fields))
     expands = split_csv(expand) or []
     if changelog and "changelog" not in expands:
         expands.append("changelog")
