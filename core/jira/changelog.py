@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jiraplug.jira.errors import JiraError
+from jiraplug.jira.shapes import expect_object
 
 if TYPE_CHECKING:
     from jiraplug.jira.client import JiraClient
@@ -110,16 +111,21 @@ async def latest_changes(
 
 
 async def _page(jira: JiraClient, key: str, start: int) -> dict[str, Any]:
-    """One changelog page as ``{"values": [...], "total": ...}``; an unusable answer is a clear error."""
     data = await jira.request(
         "GET", f"{jira.api}/issue/{key}/changelog", operation="issue.changelog",
         params={"startAt": start, "maxResults": PAGE}, subject=key,
     )
-    if not isinstance(data, Mapping) or not isinstance(data.get("values", []), list):
-        what = "an object without a values list" if isinstance(data, Mapping) else type(data).__name__
-        raise JiraError(f"Jira answered issue.changelog {key} with {what}; expected a page of histories "
-                        "(startAt, total, values)", status=502)
-    return {"values": list(data.get("values") or []), "total": data.get("total")}
+    return decode_changelog_page(data, key)
+
+
+def decode_changelog_page(data: Any, key: str) -> dict[str, Any]:
+    """A changelog page as ``{"values": [...], "total": ...}``; an unusable answer is a clear error."""
+    page = expect_object(data, f"issue.changelog {key}", "a page of histories (startAt, total, values)")
+    values = page.get("values")
+    if values is not None and not isinstance(values, list):
+        raise JiraError(f"Jira answered issue.changelog {key} with values that are not a list; "
+                        "expected a page of histories (startAt, total, values)", status=502)
+    return {"values": list(values or []), "total": page.get("total")}
 
 
 def _count(value: Any, fallback: int) -> int:

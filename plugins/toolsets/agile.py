@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.shapes import obj, scalar
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
 from jiraplug.jira.fields import field_ids
 from jiraplug.jira.paging import OffsetPage
@@ -36,17 +37,19 @@ DEFAULT_SPRINT_LENGTH = dt.timedelta(days=14)  # Jira's own default when startin
 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
 
 
-def _compact_board(raw: dict[str, Any]) -> dict[str, Any]:
-    location = raw.get("location") or {}
-    out = {"id": raw.get("id"), "name": raw.get("name"), "type": raw.get("type"),
-           "project": location.get("projectKey")}
+def _compact_board(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")), "type": scalar(raw.get("type")),
+           "project": scalar(obj(raw.get("location")).get("projectKey"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
-def _compact_sprint(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": raw.get("id"), "name": raw.get("name"), "state": raw.get("state"), "goal": raw.get("goal") or None,
-           "start": raw.get("startDate"), "end": raw.get("endDate"), "complete": raw.get("completeDate"),
-           "board_id": raw.get("originBoardId")}
+def _compact_sprint(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")), "state": scalar(raw.get("state")),
+           "goal": scalar(raw.get("goal")) or None, "start": scalar(raw.get("startDate")),
+           "end": scalar(raw.get("endDate")), "complete": scalar(raw.get("completeDate")),
+           "board_id": scalar(raw.get("originBoardId"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
@@ -95,8 +98,14 @@ async def _issue_page(found: OffsetPage) -> dict[str, Any]:
     return out
 
 
+# Issue fields of the agile API itself (not in the field list): passed as they are.
+AGILE_FIELDS = ("sprint", "closedSprints", "epic", "flagged")
+
+
 async def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
-    wanted = await field_ids(jira(), split_csv(fields))
+    asked = split_csv(fields) or []
+    own = [name for name in asked if name in AGILE_FIELDS]
+    wanted = [*own, *(await field_ids(jira(), [name for name in asked if name not in AGILE_FIELDS]) or [])]
     return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(wanted or SEARCH_FIELDS)}
 
 
