@@ -25,6 +25,7 @@ from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, Text
 from pydantic import Field
 
 from jiraplug import PluginSettings, hookimpl
+from jiraplug.jira.shapes import obj, objects, scalar, text
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.toolcalls import current_call
@@ -55,10 +56,11 @@ def _max_bytes() -> int:
     return _settings().max_attachment_bytes
 
 
-def _compact(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": str(raw.get("id")), "filename": raw.get("filename"), "size": raw.get("size"),
-           "mime_type": raw.get("mimeType"), "created": raw.get("created"),
-           "author": (raw.get("author") or {}).get("displayName")}
+def _compact(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": text(raw.get("id")), "filename": scalar(raw.get("filename")), "size": scalar(raw.get("size")),
+           "mime_type": scalar(raw.get("mimeType")), "created": scalar(raw.get("created")),
+           "author": scalar(obj(raw.get("author")).get("displayName"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
@@ -67,7 +69,7 @@ async def _attachments_of(key: str) -> list[dict[str, Any]]:
     issue = await client.request(
         "GET", f"{client.api}/issue/{key}", operation="issue.get", params={"fields": "attachment"}, subject=key
     )
-    return (issue.get("fields") or {}).get("attachment") or []
+    return [dict(item) for item in objects(obj(obj(issue).get("fields")).get("attachment"))]
 
 
 async def _attachment(key: str, attachment_id: str) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.compact import render_text
+from jiraplug.jira.shapes import obj, scalar
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.plugins.toolsets.issue_items import WORKLOGS
@@ -42,15 +44,16 @@ def _started(value: str | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000%z")
 
 
-def _worklog(raw: dict[str, Any]) -> dict[str, Any]:
-    author = raw.get("author") or {}
+def _worklog(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    author = obj(raw.get("author"))
     return {
-        "id": raw.get("id"),
-        "author": author.get("displayName") or author.get("name"),
-        "time_spent": raw.get("timeSpent"),
-        "seconds": raw.get("timeSpentSeconds"),
-        "started": raw.get("started"),
-        "comment": jira().text_from_jira(raw.get("comment")),
+        "id": scalar(raw.get("id")),
+        "author": scalar(author.get("displayName") or author.get("name")),
+        "time_spent": scalar(raw.get("timeSpent")),
+        "seconds": scalar(raw.get("timeSpentSeconds")),
+        "started": scalar(raw.get("started")),
+        "comment": render_text(raw.get("comment")),
     }
 
 
