@@ -149,8 +149,8 @@ def test_quote_panels_and_tables() -> None:
 @pytest.mark.parametrize(
     ("node", "expected"),
     [
-        ({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [{"type": "media", "attrs": {"type": "file", "id": "9f1c", "collection": "", "alt": "screenshot.png"}}]}, "\\[media: screenshot.png]"),
-        ({"type": "mediaGroup", "content": [{"type": "media", "attrs": {"type": "file", "id": "9f1c", "collection": "c"}}]}, "\\[media: 9f1c]"),
+        ({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [{"type": "media", "attrs": {"type": "file", "id": "9f1c", "collection": "", "alt": "screenshot.png"}}]}, "[media: screenshot.png]"),
+        ({"type": "mediaGroup", "content": [{"type": "media", "attrs": {"type": "file", "id": "9f1c", "collection": "c"}}]}, "[media: 9f1c]"),
         ({"type": "expand", "attrs": {"title": "Details"}, "content": [para(text("hidden"))]}, "**Details**\n\nhidden"),
         ({"type": "nestedExpand", "attrs": {"title": ""}, "content": [para(text("inner"))]}, "inner"),
         ({"type": "taskList", "attrs": {"localId": "t"}, "content": [
@@ -158,14 +158,14 @@ def test_quote_panels_and_tables() -> None:
             {"type": "taskItem", "attrs": {"localId": "2", "state": "TODO"}, "content": [text("docs")]}]}, "- [x] shipped\n- [ ] docs"),
         ({"type": "decisionList", "attrs": {"localId": "d"}, "content": [
             {"type": "decisionItem", "attrs": {"localId": "1", "state": "DECIDED"}, "content": [text("use ADF")]}]}, "- Decision: use ADF"),
-        ({"type": "extension", "attrs": {"extensionKey": "toc", "extensionType": "com.atlassian.confluence.macro.core"}}, "\\[extension: toc]"),
+        ({"type": "extension", "attrs": {"extensionKey": "toc", "extensionType": "com.atlassian.confluence.macro.core"}}, "[extension: toc]"),
         ({"type": "bodiedExtension", "attrs": {"extensionKey": "x", "extensionType": "y"}, "content": [para(text("body"))]}, "body"),
         ({"type": "layoutSection", "content": [
             {"type": "layoutColumn", "attrs": {"width": 50}, "content": [para(text("left"))]},
             {"type": "layoutColumn", "attrs": {"width": 50}, "content": [para(text("right"))]}]}, "left\n\nright"),
         ({"type": "blockCard", "attrs": {"url": "https://example.com/card"}}, "<https://example.com/card>"),
         ({"type": "embedCard", "attrs": {"url": "https://example.com/embed", "layout": "center"}}, "<https://example.com/embed>"),
-        ({"type": "someFutureBlock", "attrs": {"x": 1}}, "\\[someFutureBlock]"),
+        ({"type": "someFutureBlock", "attrs": {"x": 1}}, "[someFutureBlock]"),
         ({"type": "someFutureWrapper", "content": [para(text("kept"))]}, "kept"),
         ({"type": "someFutureWrapper", "content": [text("inline kept")]}, "inline kept"),
     ],
@@ -190,8 +190,8 @@ def test_inline_atoms_become_readable_text() -> None:
         )
     )
     assert rendered == (
-        "😄 :custom: \\[IN PROGRESS] 2023-11-14 <https://jira.example.com/browse/A-1> "
-        "\\[media: log.txt] Type here \\[inventedInline]"
+        "😄 :custom: [IN PROGRESS] 2023-11-14 <https://jira.example.com/browse/A-1> "
+        "[media: log.txt] Type here [inventedInline]"
     )
 
 
@@ -216,3 +216,68 @@ def test_malformed_documents_do_not_raise(garbage: dict[str, Any]) -> None:
 def test_stray_text_at_block_level_is_kept() -> None:
     assert adf_to_markdown(doc({"type": "text", "text": "loose"})) == "loose"
     assert "bare string" in adf_to_markdown({"type": "doc", "content": ["bare string"]})
+
+
+# ---------------------------------------------------------------------------- real tables and cards (issue 14)
+
+
+def _cell(*content: Any, **spans: int) -> dict[str, Any]:
+    return {"type": "tableCell", "attrs": spans, "content": list(content)} if spans else {"type": "tableCell", "content": list(content)}
+
+
+def _row(*cells: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "tableRow", "content": list(cells)}
+
+
+def _bullets(*items: str) -> dict[str, Any]:
+    return {"type": "bulletList", "content": [{"type": "listItem", "content": [para(text(t))]} for t in items]}
+
+
+def test_list_and_paragraphs_in_a_cell_keep_their_lines() -> None:
+    table = {"type": "table", "content": [
+        _row(_cell(para(text("Area"))), _cell(para(text("Checks")))),
+        _row(_cell(para(text("Auth"))), _cell(_bullets("Login works", "Logout works"), para(text("then")), para(text("more")))),
+    ]}
+    assert adf_to_markdown(doc(table)).split("\n")[2] == "| Auth | • Login works<br>• Logout works<br>then<br>more |"
+
+
+def test_rowspan_and_colspan_keep_cells_in_their_columns() -> None:
+    table = {"type": "table", "content": [
+        _row(_cell(para(text("Area"))), _cell(para(text("Check"))), _cell(para(text("Owner")))),
+        _row(_cell(para(text("Auth")), rowspan=2), _cell(para(text("login"))), _cell(para(text("Ann")))),
+        _row(_cell(para(text("logout"))), _cell(para(text("Bob")))),
+        _row(_cell(para(text("Billing")), colspan=2), _cell(para(text("Cy")))),
+    ]}
+    assert adf_to_markdown(doc(table)).split("\n")[2:] == [
+        "| Auth | login | Ann |", "| Auth | logout | Bob |", "| Billing |  | Cy |",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("card", "expected"),
+    [
+        ({"data": {"@type": "Document", "name": "Design doc", "url": "https://e.x/d"}}, "[Design doc](https://e.x/d)"),
+        ({"data": {"@type": "Document", "url": "https://e.x/d"}}, "<https://e.x/d>"),
+        ({"data": {"@type": "Document", "name": "Design doc"}}, "Design doc"),
+    ],
+)
+def test_inline_card_with_only_data_shows_its_url_or_name(card: dict[str, Any], expected: str) -> None:
+    assert adf_to_markdown(doc(para({"type": "inlineCard", "attrs": card}))) == expected
+
+
+@pytest.mark.parametrize(
+    ("plain", "expected"),
+    [
+        ("Thanks!", "Thanks!"),
+        ("[In progress] on it", "[In progress] on it"),
+        ("[x](y)", "\\[x](y)"),
+        ("[x][y] and ![i](j)", "\\[x][y] and \\!\\[i](j)"),
+        ("[a]: http://x", "\\[a]: http://x"),
+        ("[!INFO]", "\\[!INFO]"),
+        ("[a [b] c](d)", "\\[a [b] c](d)"),
+    ],
+)
+def test_brackets_and_bangs_are_escaped_only_where_markdown_would_misread(plain: str, expected: str) -> None:
+    rendered = adf_to_markdown(doc(para(text(plain))))
+    assert rendered == expected
+    assert markdown_to_adf(rendered)["content"][0]["content"] == [text(plain)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jiraplug.jira.markup.inline_tree import ATOM_TYPES
-from jiraplug.jira.markup.nodes import attrs, children, kind, media_label, plain_text, safe_href, text_node
+from jiraplug.jira.markup.nodes import attrs, card_target, children, kind, media_label, plain_text, safe_href, text_node
 
 INLINE_TYPES = ATOM_TYPES | {"text", "hardBreak"}
 LIST_TYPES = frozenset({"bulletList", "orderedList", "taskList", "decisionList"})
@@ -49,8 +49,10 @@ def normalise(nodes: list[Any]) -> list[Any]:
             labels = [text_node(media_label(m)) for m in media] + [text_node(c) for c in captions]
             out.append(_para(*joined(labels)))
         elif k in ("blockCard", "embedCard"):
-            url = safe_href(a.get("url"))
-            out.append(_para(text_node(url, [{"type": "link", "attrs": {"href": url}}]) if url else text_node(f"[{k}]")))
+            raw_url, name = card_target(node)
+            url = safe_href(raw_url)
+            label = name or url or raw_url
+            out.append(_para(text_node(label, [{"type": "link", "attrs": {"href": url}}] if url else None) if label else text_node(f"[{k}]")))
         elif not content:  # extension, syncBlock, anything new without content
             label = a.get("text") or (f"[extension: {a.get('extensionKey')}]" if a.get("extensionKey") else "")
             out.append(_para(text_node(str(label or plain_text(node) or f"[{k or 'unknown'}]"))))

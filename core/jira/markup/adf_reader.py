@@ -209,13 +209,36 @@ class _Blocks:
     def table(self, node: dict[str, Any]) -> str:
         rows = [r for r in children(node) if isinstance(r, dict)]
         grid: list[list[str]] = []
+        # Cells spanning rows from above: column -> (rows still covered, their text). The
+        # covered rows repeat the text, so every row keeps its cells under their headers.
+        spans: dict[int, tuple[int, str]] = {}
+        total = 0
         for row in rows:
             cells: list[str] = []
+
+            def fill_spanned() -> None:
+                while len(cells) in spans:
+                    left, text = spans.pop(len(cells))
+                    cells.append(text)
+                    if left > 1:
+                        spans[len(cells) - 1] = (left - 1, text)
+
             for cell in children(row) if kind(row) == "tableRow" else [row]:
-                cells.append(self._cell(cell))
+                fill_spanned()
+                text = self._cell(cell)
+                cells.append(text)
+                down = attrs(cell).get("rowspan")
+                # Spans are not followed past the cell budget: the table is then written as
+                # paragraphs anyway, and hostile spans must not multiply the work.
+                if isinstance(down, int) and down > 1 and total < _MAX_TABLE_CELLS:
+                    spans[len(cells) - 1] = (down - 1, text)
                 span = attrs(cell).get("colspan")
                 if isinstance(span, int) and span > 1:
                     cells.extend([""] * min(span - 1, 64))
+            fill_spanned()
+            if spans and total >= _MAX_TABLE_CELLS:
+                spans.clear()
+            total += len(cells)
             grid.append(cells)
         if not grid:
             return ""
@@ -231,21 +254,43 @@ class _Blocks:
         return "\n".join(lines)
 
     def _cell(self, cell: Any) -> str:
-        # A Markdown cell holds one line of inline content: blocks are joined by <br>,
-        # and blocks that are not text (code, lists...) give their text.
+        # A Markdown cell holds one line of inline content: blocks (and list items) become
+        # lines joined by <br>; blocks that are not text (code...) give their text.
+        lines: list[list[Any]] = []
+        _cell_lines(children(cell), lines, "")
         inline: list[Any] = []
-        for block in _group_inline(children(cell)):
-            if isinstance(block, list):
-                part = block
-            elif kind(block) in ("paragraph", "heading"):
-                part = children(block)
-            else:
-                part = joined([text_node(line) for line in plain_text(block).split("\n") if line.strip()])
-            if part:
-                if inline:
-                    inline.append({"type": "hardBreak"})
-                inline.extend(part)
+        for line in lines:
+            if inline:
+                inline.append({"type": "hardBreak"})
+            inline.extend(line)
         return InlineRenderer(table=True).render(inline)
+
+
+def _cell_lines(nodes: list[Any], lines: list[list[Any]], bullet: str) -> None:
+    """Append the lines that block ``nodes`` show in a table cell; the first line gets ``bullet``."""
+    for block in _group_inline(nodes):
+        if isinstance(block, list):
+            part = block
+        elif kind(block) in ("paragraph", "heading"):
+            part = children(block)
+        elif kind(block) in LIST_TYPES:
+            number = attrs(block).get("order")
+            number = number if isinstance(number, int) and 0 <= number <= 999_999_999 else 1
+            for item in children(block):
+                if kind(block) == "orderedList":
+                    marker, number = f"{number}. ", number + 1
+                elif kind(item) in ("taskItem", "blockTaskItem"):
+                    marker = "[x] " if attrs(item).get("state") == "DONE" else "[ ] "
+                else:
+                    marker = "• "
+                inner = children(item) if isinstance(item, dict) and kind(item) not in LIST_TYPES else [item]
+                _cell_lines(inner, lines, bullet + marker)
+            continue
+        else:
+            part = joined([text_node(line) for line in plain_text(block).split("\n") if line.strip()])
+        if part:
+            lines.append([text_node(bullet), *part] if bullet else list(part))
+            bullet = ""  # later blocks of the same item continue it without a marker
 
 
 def _list_family(k: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from markdown_it.common.utils import MD_TRIM_CHARS, isWhiteSpace
 
-from jiraplug.jira.markup.nodes import atom_text, attrs, children, kind, mark_rank, marks_of, safe_href, tidy_edges
+from jiraplug.jira.markup.nodes import atom_text, attrs, card_target, children, kind, mark_rank, marks_of, safe_href, tidy_edges
 
 #: Inline node types with a fixed meaning; any other type found inline is unwrapped
 #: (its text kept) or becomes a placeholder atom, so nothing vanishes.
@@ -125,12 +125,14 @@ def _flatten(
             items.append((Leaf("atom", node=node), keys))
         elif k == "inlineCard":
             # A smart link is a link whose text is its URL.
-            url = safe_href(attrs(node).get("url"))
+            # Cards pasted from other products carry only JSON-LD ``data`` (name, url).
+            raw_url, name = card_target(node)
+            url = safe_href(raw_url)
             if url is None:
-                items.append((Leaf("text", "[link]"), ()))
+                items.append((Leaf("text", name or raw_url or "[link]"), ()))
                 continue
             keys, _ = _keys({"marks": [{"type": "link", "attrs": {"href": url}}]}, keep & {"link"}, registry)
-            items.append((Leaf("text", url), keys))
+            items.append((Leaf("text", name or url), keys))
         elif k not in ATOM_TYPES and children(node):
             # An unknown wrapper (or a block misplaced inline): keep what it holds.
             _flatten(children(node), keep, items, registry)

@@ -57,8 +57,10 @@ def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, n
             after = None
         if ch == "\\":
             escape = after is None or after == "\n" or after in _ASCII_PUNCT
-        elif ch in "`[":
+        elif ch == "`":
             escape = True
+        elif ch == "[":
+            escape = in_label or _may_open_link(text, i, nxt)
         elif ch == "]":
             escape = in_label
         elif ch == "*":
@@ -75,11 +77,30 @@ def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, n
             escape = after is None or after.isalpha() or after in "/!?"
         elif ch == "&":
             escape = _ENTITY.match(text, i) is not None
-        else:  # "!"
-            escape = after in (None, "[")
+        else:  # "!" (``after`` is None only at the very end: nothing follows)
+            escape = after == "[" or after == _PUNCT
         return "\\" + ch if escape else ch
 
     return _SPECIAL.sub(fix, text)
+
+
+def _may_open_link(text: str, i: int, nxt: str | None) -> bool:
+    """Could the ``[`` at ``text[i]`` start a link, an image, a link definition or an alert?
+
+    The first ``]`` after it closes it (when no other ``[`` comes between), and only a
+    ``]`` followed by ``(``, ``[`` or ``:`` makes a link of it: we never write link
+    definitions, so ``[In progress]`` alone stays text. ``nxt`` is the character after
+    ``text`` (``None``: nothing follows); an unknown one is assumed to make a link.
+    """
+    if text[i + 1 : i + 2] == "!":
+        return True  # "[!INFO]" opens a panel
+    close = text.find("]", i + 1)
+    if close < 0:
+        return nxt is not None  # the "]" may come in a later node
+    if "[" in text[i + 1 : close]:
+        return True
+    after = text[close + 1] if close + 1 < len(text) else nxt
+    return after is not None and after in "([:" + _PUNCT
 
 
 def code_span(text: str) -> str:
@@ -174,7 +195,7 @@ class InlineRenderer:
         text = atom_text(node)
         if text is None:
             text = f"[{k or 'unknown'}]"
-        return escape_text(text, in_label=in_label)
+        return escape_text(text, in_label=in_label, nxt=_PUNCT)  # rendered before its neighbours are known
 
     def _span(self, span: Span, prev: str | None, nxt: str | None, in_label: bool) -> str:
         t = span.mark.get("type")

@@ -214,6 +214,18 @@ def atom_text(node: Any) -> str | None:
     return None
 
 
+def card_target(node: Any) -> tuple[str | None, str | None]:
+    """(URL, name) of a smart card: ``attrs.url``, else the JSON-LD ``attrs.data`` that Jira
+    stores for cards pasted from other products (``{"@type": "Document", "name": ..., "url": ...}``)."""
+    a = attrs(node)
+    data = a.get("data") if isinstance(a.get("data"), dict) else {}
+    url = a.get("url") or data.get("url") or data.get("@id")
+    if isinstance(url, dict):  # JSON-LD allows {"href": ...}
+        url = url.get("href")
+    name = data.get("name")
+    return (url if isinstance(url, str) and url else None), (name.strip() if isinstance(name, str) and name.strip() else None)
+
+
 def plain_text(node: Any) -> str:
     """Every bit of text under ``node``, concatenated (atoms as their readable text).
 
@@ -250,6 +262,7 @@ def _own_text(node: dict[str, Any]) -> str:
         a = attrs(node)
         return str(a.get("text") or f"@{a.get('id', 'someone')}")
     if k in ("inlineCard", "blockCard", "embedCard"):
-        return str(attrs(node).get("url") or "")
+        url, name = card_target(node)
+        return name or url or ""
     atom = atom_text(node)
     return atom if atom is not None else ""
