@@ -136,6 +136,7 @@ class Run:
     started_at: float = 0.0
     seconds: float = 0.0
     _issued: int = 0
+    _running: int = 0  # sessions started and not yet ended
 
     def _may_issue(self, deadline: float) -> bool:
         if self.stop.is_set() or time.monotonic() >= deadline:
@@ -150,6 +151,7 @@ class Run:
         actor = self.actors[index % len(self.actors)]
         tally = self.tally
         opened = False
+        self._running += 1
         try:
             async with AsyncExitStack() as stack:
                 async with opening:
@@ -180,6 +182,8 @@ class Run:
             else:
                 tally.session_failures += 1
             tally.errors[f"{where}: {type(exc).__name__}: {_fold(str(exc))}"] += 1
+        finally:
+            self._running -= 1
 
     async def play(self) -> Tally:
         """Open the sessions, run until a stop condition, close everything; the totals."""
@@ -210,6 +214,8 @@ class Run:
                         self.progress(self.tally, now - self.started_at)
                     if self.should_stop is not None and self.should_stop():
                         self.stop.set()
+                    if self._running == 0:  # every session has ended (e.g. failed): nothing left to wait for
+                        break
                     if self.stop.is_set() or now >= deadlines[0] or (
                             self.max_calls is not None and self.tally.calls >= self.max_calls):
                         break

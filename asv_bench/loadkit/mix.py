@@ -49,7 +49,8 @@ def actors_for(users: Iterable[Any], issue_keys: Sequence[str], flavour: str = "
     """Actors for sandbox ``users`` (``SandboxUser``-like: name, email, tokens, can_browse/can_edit).
 
     Cloud users authenticate with ``Basic email:api-token``, Data Center ones with their PAT.
-    ``names`` picks users by name (default: all).
+    ``names`` picks users by name (default: every user who can read one of ``issue_keys``: a
+    service desk's customer-only account reads no issue, so it has no calls to make).
     """
     chosen = [u for u in users if names is None or u.name in names]
     if names is not None and len(chosen) != len(set(names)):
@@ -63,6 +64,8 @@ def actors_for(users: Iterable[Any], issue_keys: Sequence[str], flavour: str = "
         else:
             auth = f"Bearer {user.personal_token}"
         readable = tuple(k for k in issue_keys if user.can_browse(k.rsplit("-", 1)[0]))
+        if names is None and not readable:
+            continue
         writable = tuple(k for k in readable if user.can_edit(k.rsplit("-", 1)[0]))
         actors.append(Actor(user.name, auth, readable, writable,
                             tuple(p for p in projects if user.can_browse(p)),
