@@ -94,9 +94,9 @@ async def _read(client: JiraClient, keys: list[str]) -> tuple[dict[str, dict[str
 
     answers = await asyncio.gather(*(one(key) for key in keys))
     found = {key: answer for key, answer in zip(keys, answers, strict=True) if isinstance(answer, dict)}
-    for key, issue in found.items():
-        guard_found_issue(str(issue.get("key", "")), f"issue {key} (now {issue.get('key')})"
-                          if issue.get("key") != key else f"issue {key}")
+    for key, issue in found.items():  # a key from before a move leads to the issue: where is it now?
+        moved = str(issue.get("key", "")).upper() != key
+        guard_found_issue(str(issue.get("key", "")), f"issue {key}" + (" (moved since)" if moved else ""))
     return found, {key: answer for key, answer in zip(keys, answers, strict=True) if isinstance(answer, str)}
 
 

@@ -169,6 +169,18 @@ async def test_the_projects_filter_refuses_a_move_out_of_it_or_into_another_proj
     assert inside["issues"][0]["outcome"] == "moved" and mob.issuetype.name == "Bug"
 
 
+async def test_a_key_from_before_a_move_out_of_the_filter_is_refused_unnamed(sandbox: SandboxServer) -> None:
+    """MOB-n moved to PLAT keeps leading there: a server restricted to MOB refuses it, naming only MOB-n."""
+    mob = _issues(sandbox, "MOB", "Task", 1)[0]
+    old_key = mob.key
+    async with connect(sandbox) as client:
+        await call(client, "jira_move_issues", issue_keys=[old_key], project_key="PLAT")
+    async with connect(sandbox, JIRA_PROJECTS_FILTER="MOB") as client:
+        error = await call_error(client, "jira_move_issues", issue_keys=[old_key], issue_type="Bug")
+    assert "outside the projects" in error and old_key in error and mob.key not in error
+    assert mob.project_key == "PLAT" and mob.issuetype.name == "Task"
+
+
 async def test_a_move_jira_refuses_whole_shows_jiras_reason(sandbox: SandboxServer) -> None:
     """The bulk API answers 400 as ``{"errors": [{"message"}]}``, not Jira's usual shape: its words still show."""
     erin = next(u for u in sandbox.state.users if u.name == "erin")
