@@ -56,6 +56,7 @@ class Store:
         self.resolutions: tuple[Resolution, ...] = tuple(ref.RESOLUTIONS.values())
         self.boards: dict[int, Board] = {b.id: b for b in dataset.boards}
         self._ticks = 0
+        self._former_keys: dict[str, int] = {}  # keys an issue had before a move, as Jira keeps them
         self._reindex()
         self._counters = self._initial_counters()
         # Jira Service Management: the customer-only account joins the users after the seeded
@@ -187,8 +188,10 @@ class Store:
         return self._by_id.get(issue_id)
 
     def issue_by_key(self, key: str) -> Issue | None:
-        """Issue by key (case-insensitive), ignoring permissions."""
-        return self._by_key.get(key.upper())
+        """Issue by key (case-insensitive), ignoring permissions; a key it had before a move finds it too."""
+        key = key.upper()
+        found = self._by_key.get(key)
+        return found if found is not None else self._by_id.get(self._former_keys.get(key, -1))
 
     def get_issue(self, id_or_key: str, user: SandboxUser) -> Issue | None:
         """Issue by id or key if ``user`` may see it; ``None`` otherwise (Jira answers 404)."""
@@ -347,6 +350,18 @@ class Store:
             siblings = self._children.setdefault(issue.parent_id, []) if issue.parent_id is not None else None
             if siblings is not None and not any(s is issue for s in siblings):
                 siblings.append(issue)
+
+    def rekey(self, issue: Issue, project: Project) -> str:
+        """Give ``issue`` the next key of ``project`` (a move); its old key keeps finding it. Returns the old key."""
+        with self.lock:
+            old = issue.key
+            project.last_issue_number += 1
+            issue.project_key, issue.number = project.key, project.last_issue_number
+            issue.key = f"{project.key}-{issue.number}"
+            self._by_key.pop(old, None)
+            self._by_key[issue.key] = issue
+            self._former_keys[old] = issue.id
+            return old
 
     def reparent(self, issue: Issue, parent_id: int | None) -> None:
         """Change an issue's parent, keeping the children index right."""

@@ -71,6 +71,17 @@ def openapi(name: str) -> Any:
         # ``expand``, ``state``...) as an empty object; on the wire they are strings.
         document = {**document, "components": {**document["components"], "schemas": {
             **document["components"]["schemas"], "StringList": {"type": "string"}}}}
+    if name == CLOUD_PLATFORM:
+        # The bulk move's schemas require properties they do not have: ``targetToMultipleSourceMapping``
+        # and ``issueIdOrKeys``; their properties and example (and Jira) say ``targetToSourcesMapping``
+        # and ``issueIdsOrKeys``.
+        schemas = document["components"]["schemas"]
+        mapping = schemas["targetToSourcesMapping"]
+        document = {**document, "components": {**document["components"], "schemas": {
+            **schemas, "IssueBulkMovePayload": {**schemas["IssueBulkMovePayload"],
+                                                "required": ["targetToSourcesMapping"]},
+            "targetToSourcesMapping": {**mapping, "required": [
+                "issueIdsOrKeys" if key == "issueIdOrKeys" else key for key in mapping["required"]]}}}}
     return OpenAPI.from_dict(document, config=Config(spec_validator_cls=None))
 
 

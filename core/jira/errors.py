@@ -212,6 +212,8 @@ def _parse_body(response: httpx2.Response) -> tuple[list[str], dict[str, str]]:
         if isinstance(body.get(key), str) and not messages:
             messages.append(body[key])
     raw_errors = body.get("errors") or {}
+    if isinstance(raw_errors, list):  # the bulk operations' shape: {"errors": [{"message": ...}]}
+        messages += [str(e["message"]) for e in raw_errors if isinstance(e, dict) and e.get("message")]
     field_errors = {str(k): str(v) for k, v in raw_errors.items()} if isinstance(raw_errors, dict) else {}
     return messages, field_errors
 

@@ -391,6 +391,24 @@ async def _issue_part(scope: _Scope, path: dict[str, str], body: Any, info: Any)
     await scope.issue(path["issue"], "the issue written to")
 
 
+@_route("POST", f"{API}/bulk/issues/move")
+async def _bulk_move(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    """Cloud's bulk move: targets keyed ``"<project>,<issue type>[,<parent>]"``, each with its issues."""
+    mapping = body.get("targetToSourcesMapping") if isinstance(body, dict) else None
+    if not isinstance(mapping, dict) or not mapping:
+        raise UserFacingError("the move names no target, so it cannot be checked against the projects filter")
+    for target, sources in mapping.items():
+        project, _, rest = str(target).partition(",")
+        await scope.project(project, "the target project of the move")
+        if rest.partition(",")[2]:
+            await scope.issue(rest.partition(",")[2], "the target parent of the move")
+        sources = sources if isinstance(sources, dict) else {}
+        await _issues(scope, sources.get("issueIdsOrKeys") or [], "an issue to move")
+        for entry in sources.get("targetMandatoryFields") or []:
+            for field_id, value in ((entry or {}).get("fields") or {}).items():
+                await scope.field_value(field_id, (value or {}).get("value"), "a field the move sets")
+
+
 @_route("POST", f"{API}/issueLink")
 async def _link_create(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
     await scope.link(body, "the issue link")

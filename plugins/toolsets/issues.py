@@ -1,4 +1,4 @@
-"""Built-in toolset ``issues``: search, read, create, change, delete, assign and clone issues."""
+"""Built-in toolset ``issues``: search, read, create, change, delete, assign, clone and move issues."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, 
 from jiraplug.jira.client import SEARCH_PAGE_MAX
 from jiraplug.jira.fields import FieldCatalog, field_ids
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
+from jiraplug.plugins.toolsets.issue_move import jira_move_issues
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
 from jiraplug.tool_errors import UserFacingError
@@ -364,4 +365,5 @@ def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_delete_issue, title="Delete issue", destructive=True, idempotent=True)
     registry.add(jira_assign_issue, title="Assign issue", idempotent=True)
     registry.add(jira_clone_issue, title="Clone issue")
+    registry.add(jira_move_issues, title="Move issues", destructive=True)  # keys change
     registry.add(jira_batch_get_changelogs, title="Get changelogs", read_only=True, idempotent=True)

@@ -5,7 +5,7 @@
 ``projects`` (projects, versions, components, issue types), ``users``, ``fields`` (custom
 field options), ``search``, ``jql`` (parse, autocomplete data, suggestions), ``agile``,
 ``servicedesk`` (Jira Service Management), ``meta``, ``devstatus`` (development information), ``forms`` (Jira Forms,
-Cloud); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
+Cloud), ``bulk`` (Cloud's bulk issue move); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from jiraplug.sandbox.routes import (
     admin,
     agile,
     attachments,
+    bulk,
     comments,
     devstatus,
     fields,
@@ -32,7 +33,7 @@ from jiraplug.sandbox.routes import (
 )
 
 AREAS = (meta, issue, transitions, comments, worklogs, attachments, links, watchers, projects, users, fields,
-         search, jql, agile, servicedesk, devstatus, forms)
+         search, jql, agile, servicedesk, devstatus, forms, bulk)
 """Every Jira API area the sandbox serves, in the order their routes are matched."""
 
 __all__ = ["AREAS", "admin"]

@@ -229,6 +229,10 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_transition_request": [{"issue_key": "HELP-2", "transition_id": "21"}],
         "jira_edit_request_participants": [{"issue_key": "HELP-2", "add": [w.harness.sandbox.default_user.name]}],
         "jira_update_form": [{"issue_key": plat, "form_id": "f", "action": "submit"}],
+        "jira_move_issues": [{"issue_keys": [plat], "project_key": ALLOWED},
+                             {"issue_keys": [mob, plat], "issue_type": "Bug"},
+                             {"issue_keys": [mob], "project_key": FOREIGN},
+                             {"issue_keys": [mob], "issue_type": "Sub-task", "parent": w.epic[0]}],
     }
 
 
@@ -347,7 +351,19 @@ def test_the_filter_sits_on_the_request_path_not_in_the_tools(rogue: World) -> N
                                                   "requestFieldValues": {"summary": "x"}}),  # HELP's desk
         ("POST", "/rest/servicedeskapi/request/HELP-2/comment", {"body": "x", "public": True}),
         ("POST", "/rest/servicedeskapi/request/HELP-3/approval/1", {"decision": "approve"}),
+        ("POST", "/rest/api/3/bulk/issues/move", {"targetToSourcesMapping": {
+            f"{FOREIGN},10002": {"issueIdsOrKeys": [rogue.issue[1]]}}}),
+        ("POST", "/rest/api/3/bulk/issues/move", {"targetToSourcesMapping": {
+            f"{ALLOWED},10002": {"issueIdsOrKeys": [rogue.issue[1], rogue.epic_id]}}}),
+        ("POST", "/rest/api/3/bulk/issues/move", {"targetToSourcesMapping": {
+            f"{ALLOWED},10004,{rogue.issue[0]}": {"issueIdsOrKeys": [rogue.issue[1]]}}}),
+        ("POST", "/rest/api/3/bulk/issues/move", {"targetToSourcesMapping": {f"{ALLOWED},10002": {
+            "issueIdsOrKeys": [rogue.issue[1]], "inferFieldDefaults": False,
+            "targetMandatoryFields": [{"fields": {"fixVersions": {"type": "raw", "value": [rogue.version[0]]}}}]}}}),
     ):
         assert_refused(rogue, "rogue_write", {"method": method, "path": path, "body": body})
     assert_not_refused_by_the_filter(rogue, "rogue_write", {"method": "PUT", "path": issue,
                                                             "body": {"fields": {"customfield_10020": rogue.sprint[1]}}})
+    assert_not_refused_by_the_filter(rogue, "rogue_write", {"method": "POST", "path": "/rest/api/3/bulk/issues/move",
+                                                            "body": {"targetToSourcesMapping": {f"{ALLOWED},10003": {
+                                                                "issueIdsOrKeys": [rogue.issue[1]]}}}})

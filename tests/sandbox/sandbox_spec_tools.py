@@ -93,6 +93,11 @@ def _spec_quirks(name: str, spec: dict[str, Any]) -> None:
         # with ``additionalProperties: false`` beside it and no ``properties``: read literally, it
         # refuses every clause (Jira's own example included). The ``anyOf`` is what it means.
         spec["components"]["schemas"]["JqlQueryClause"].pop("additionalProperties", None)
+        # ``BulkOperationProgress`` types ``created``/``started``/``updated`` as date-time strings, while
+        # the operation's description and example (and Jira) send epoch milliseconds.
+        progress = spec["components"]["schemas"]["BulkOperationProgress"]["properties"]
+        for key in ("created", "started", "updated"):
+            progress[key] = {"type": "integer", "format": "int64"}
     if name == DC_SPEC:
         # ``AutoCompleteResponseBean`` types each field and function entry as a string, while its
         # own example (and Jira) sends objects ({"value", "displayName", "operators", ...}).

@@ -127,7 +127,8 @@ _FLAVOUR_ONLY = {
            "/rest/api/{version}/project/search", "/rest/api/{version}/changelog/bulkfetch",
            "/rest/api/{version}/issue/{key}/changelog", "/rest/api/{version}/attachment/content/{id}",
            "/rest/api/{version}/field/{field}/context", "/rest/api/{version}/field/{field}/context/{context}/option",
-           "/rest/api/{version}/jql/parse", "POST /rest/api/{version}/jql/autocompletedata"},
+           "/rest/api/{version}/jql/parse", "POST /rest/api/{version}/jql/autocompletedata",
+           "/rest/api/{version}/bulk/issues/move", "/rest/api/{version}/bulk/queue/{task}"},
 }
 
 
