@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from jiraplug.sandbox.model import SandboxUser
-from jiraplug.sandbox.serialize import jira_datetime
 from jiraplug.sandbox.servicedesk import STATUSES, Approval, Request, ServiceDesk, SlaGoal
-from jiraplug.sandbox.timefmt import format_duration
+from jiraplug.sandbox.timefmt import jira_datetime
 
 __all__ = ["approval_json", "date_json", "duration_json", "sla_json", "status_json"]
 
@@ -30,10 +29,11 @@ def date_json(moment: dt.datetime | None) -> dict[str, Any] | None:
 
 
 def duration_json(delta: dt.timedelta) -> dict[str, Any]:
-    """A ``DurationDTO``: ``millis`` and ``friendly`` (negative once a goal is overrun)."""
+    """A ``DurationDTO``: ``millis`` and ``friendly`` in hours and minutes (``24h``, ``-2h 5m``), as SLAs show."""
     millis = int(delta.total_seconds() * 1000)
-    text = format_duration(abs(int(delta.total_seconds())))
-    return {"millis": millis, "friendly": f"-{text}" if millis < 0 else text}
+    hours, minutes = divmod(abs(int(delta.total_seconds())) // 60, 60)
+    text = " ".join(part for part in (f"{hours}h" if hours else "", f"{minutes}m" if minutes else "") if part)
+    return {"millis": millis, "friendly": f"-{text}" if millis < 0 and text else text or "0m"}
 
 
 def status_json(request: Request) -> dict[str, Any]:
