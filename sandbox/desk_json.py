@@ -50,7 +50,8 @@ def sla_json(desk: ServiceDesk, request: Request, goal: SlaGoal, now: dt.datetim
              "goalDuration": duration_json(goal.goal), "elapsedTime": duration_json(state["elapsed"]),
              "remainingTime": duration_json(state["remaining"])}
     body: dict[str, Any] = {"id": goal.id, "name": goal.name, "completedCycles": [],
-                            "_links": {"self": f"{BASE}/request/{request.issue_id}/sla/{goal.id}"}}
+                            "_links": {"self": f"{BASE}/request/{request.issue_id}/sla/{goal.id}"},
+                            "slaDisplayFormat": "NEW_SLA_FORMAT"}
     if state["stop"] is None:
         body["ongoingCycle"] = cycle
     else:

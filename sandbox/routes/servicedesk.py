@@ -84,7 +84,8 @@ def _request_json(call: Call, desk: ServiceDesk, request: Request, expand: set[s
     fields = {f.field_id: f.name for f in request.request_type.fields}
     body: dict[str, Any] = {
         "issueId": str(request.issue_id), "issueKey": request.key, "requestTypeId": request.request_type.id,
-        "serviceDeskId": desk.id, "createdDate": date_json(request.created), "reporter": _user_ref(call, request.reporter),
+        "serviceDeskId": desk.id, "createdDate": date_json(request.created),
+        "reporter": _user_ref(call, request.reporter),
         "requestFieldValues": [{"fieldId": k, "label": fields.get(k, k), "value": v} for k, v in request.values.items()],
         "currentStatus": status_json(request),
         "_links": {"web": f"{str(call.request.base_url).rstrip('/')}/servicedesk/customer/portal/1/{request.key}"},

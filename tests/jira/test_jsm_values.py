@@ -201,7 +201,8 @@ def test_a_text_field_that_looks_like_noise_is_kept_when_its_type_says_so() -> N
 def test_the_issue_schema_decides_and_noise_disappears_from_a_cloud_issue() -> None:
     raw = {"key": "HELP-1", "fields": {
         "summary": "VPN drops", "customfield_10032": SLA, "customfield_10033": APPROVALS,
-        "customfield_10010": REQUEST_TYPE, "customfield_10019": "0|i0000f:", "customfield_10050": PARENT_LINK_UNLICENSED,
+        "customfield_10010": REQUEST_TYPE, "customfield_10019": "0|i0000f:",
+        "customfield_10050": PARENT_LINK_UNLICENSED,
         "customfield_10041": SERVICE_DESK_ERROR, "issuerestriction": {"issuerestrictions": {}, "shouldDisplay": False},
         "customfield_10000": "{}", "customfield_10040": TIME_IN_STATUS},
         "names": {"customfield_10032": "Time to resolution", "customfield_10033": "Approvals",
