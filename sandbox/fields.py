@@ -20,6 +20,18 @@ __all__ = [
     "RANK",
     "EPIC_LINK",
     "SEVERITY",
+    "REQUEST_TYPE",
+    "FIRST_RESPONSE",
+    "RESOLUTION_SLA",
+    "APPROVALS",
+    "PARTICIPANTS",
+    "SATISFACTION",
+    "ORGANIZATIONS",
+    "DESK_FIELDS",
+    "DEVELOPMENT",
+    "TIME_IN_STATUS",
+    "PARENT_LINK",
+    "CLOUD_APP_FIELDS",
     "catalogue",
     "field_def",
     "parse_field_selection",
@@ -30,8 +42,23 @@ SPRINT = "customfield_10020"
 RANK = "customfield_10019"
 EPIC_LINK = "customfield_10014"
 SEVERITY = "customfield_10030"
+# Jira Service Management's fields (ids as a Cloud site gives them) and Cloud's app fields.
+REQUEST_TYPE = "customfield_10010"
+FIRST_RESPONSE = "customfield_10031"
+RESOLUTION_SLA = "customfield_10032"
+APPROVALS = "customfield_10033"
+PARTICIPANTS = "customfield_10034"
+SATISFACTION = "customfield_10035"
+ORGANIZATIONS = "customfield_10036"
+DESK_FIELDS = (REQUEST_TYPE, FIRST_RESPONSE, RESOLUTION_SLA, APPROVALS, PARTICIPANTS, SATISFACTION, ORGANIZATIONS)
+DEVELOPMENT = "customfield_10000"
+TIME_IN_STATUS = "customfield_10040"
+PARENT_LINK = "customfield_10050"
+CLOUD_APP_FIELDS = (DEVELOPMENT, TIME_IN_STATUS, PARENT_LINK, "issuerestriction")
+_SD = "com.atlassian.servicedesk:"
 
 _BOTH = frozenset({"cloud", "dc"})
+_CLOUD = frozenset({"cloud"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +165,8 @@ _FIELDS: tuple[FieldDef, ...] = (
     _sys("subtasks", "Sub-tasks", "array", items="issuelinks", clauses=("subtasks",), orderable=False),
     _sys("reporter", "Reporter", "user"),
     _sys("creator", "Creator", "user", orderable=False),
+    # Cloud's, on every issue asked for with *all: empty unless an admin restricted the issue.
+    _sys("issuerestriction", "Restrict to", "issuerestriction", clauses=(), navigable=False, flavours=_CLOUD),
     _custom(10016, "Story Points", "number", "com.atlassian.jira.plugin.system.customfieldtypes:float",
             ("Story Points",)),
     _custom(10019, "Rank", "any", "com.pyxis.greenhopper.jira:gh-lexo-rank", ("Rank",)),
@@ -148,8 +177,30 @@ _FIELDS: tuple[FieldDef, ...] = (
             ("Severity",)),
     # Fields holding references (issues, versions, projects) that real sites often have; listed so
     # clients meet them in /field, not stored on issues (the sandbox's screens do not offer them).
+    # Service Management's fields: values on the HELP project's requests, null (Data Center) or an
+    # error object (Cloud, for SLAs) on other issues.
+    _custom(10010, "Request Type", "sd-customerrequesttype", _SD + "vp-origin", ("Request Type",),
+            dc_name="Customer Request Type"),
+    _custom(10031, "Time to first response", "sd-servicelevelagreement", _SD + "sd-sla-field",
+            ("Time to first response",)),
+    _custom(10032, "Time to resolution", "sd-servicelevelagreement", _SD + "sd-sla-field", ("Time to resolution",)),
+    _custom(10033, "Approvals", "sd-approvals", _SD + "sd-approvals", ("Approvals",)),
+    _custom(10034, "Request participants", "array", _SD + "sd-request-participants", ("Request participants",),
+            items="user"),
+    _custom(10035, "Satisfaction", "sd-feedback", _SD + "sd-request-feedback", ("Satisfaction",)),
+    _custom(10036, "Organizations", "array", _SD + "sd-customer-organizations", ("Organizations",),
+            items="sd-customerorganization"),
+    # Apps of every Cloud site, noise on a non-Premium one: the Development summary string, the
+    # encoded "Time in Status" and Advanced Roadmaps' Parent Link carrying its licence error.
+    _custom(10000, "Development", "any",
+            "com.atlassian.jira.plugins.jira-development-integration-plugin:devsummarycf", ("development",),
+            flavours=_CLOUD),
+    _custom(10040, "Time in Status", "any", "com.atlassian.jira.ext.charting:timeinstatus", ("Time in Status",),
+            flavours=_CLOUD),
     _custom(10050, "Parent Link", "any", "com.atlassian.jpo:jpo-custom-field-parent", ("Parent Link",),
-            on_issue=False),
+            flavours=_CLOUD),
+    _custom(10050, "Parent Link", "any", "com.atlassian.jpo:jpo-custom-field-parent", ("Parent Link",),
+            on_issue=False, flavours=frozenset({"dc"})),
     _custom(10051, "Related issue", "any", "com.atlassian.jira.plugin.system.customfieldtypes:issuepicker",
             ("Related issue",), on_issue=False),
     _custom(10052, "Related issues", "array", "com.atlassian.jira.plugin.system.customfieldtypes:multiissuepicker",

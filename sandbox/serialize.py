@@ -13,7 +13,18 @@ from typing import Any, TypeGuard
 from urllib.parse import quote
 
 from jiraplug.sandbox import reference as ref
-from jiraplug.sandbox.fields import EPIC_LINK, RANK, SEVERITY, SPRINT, STORY_POINTS, FieldSelection, catalogue
+from jiraplug.sandbox.app_fields import app_value
+from jiraplug.sandbox.fields import (
+    CLOUD_APP_FIELDS,
+    DESK_FIELDS,
+    EPIC_LINK,
+    RANK,
+    SEVERITY,
+    SPRINT,
+    STORY_POINTS,
+    FieldSelection,
+    catalogue,
+)
 from jiraplug.sandbox.model import (
     Attachment,
     Board,
@@ -36,7 +47,7 @@ from jiraplug.sandbox.model import (
 )
 from jiraplug.sandbox.richtext import Doc, to_adf, to_html, to_wiki
 from jiraplug.sandbox.store import Store
-from jiraplug.sandbox.timefmt import format_duration
+from jiraplug.sandbox.timefmt import format_duration, jira_datetime
 
 __all__ = ["Renderer", "jira_datetime", "jira_date", "rendered_datetime"]
 
@@ -44,14 +55,6 @@ _ISSUE_EXPAND_CLOUD = ("renderedFields,names,schema,operations,editmeta,changelo
                        "customfield_10010.requestTypePractice")
 _CLOUD_EMBEDDED_HISTORIES = 100  # the rest: GET /issue/{key}/changelog, paged
 _ISSUE_EXPAND_DC = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
-
-
-def jira_datetime(moment: dt.datetime | None) -> str | None:
-    """Jira's timestamp format: ``2026-11-20T10:15:30.000+0000``."""
-    if moment is None:
-        return None
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{moment.microsecond // 1000:03d}+0000"
 
 
 def jira_date(day: dt.date | None) -> str | None:
@@ -621,6 +624,8 @@ class Renderer:
         if field_id == EPIC_LINK:
             parent = store.parent_of(issue)
             return parent.key if self.visible(parent) and parent.issuetype.name == "Epic" else None
+        if field_id in DESK_FIELDS or field_id in CLOUD_APP_FIELDS:
+            return app_value(self, issue, field_id)
         return None  # security, lastViewed, time tracking numbers, ...
 
     def rendered_value(self, issue: Issue, field_id: str) -> Any:

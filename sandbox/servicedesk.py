@@ -113,6 +113,8 @@ class Request:
     first_response: dt.datetime | None = None
     resolved: dt.datetime | None = None
     paused: list[tuple[dt.datetime, dt.datetime | None]] = field(default_factory=list)  # waiting-for-customer spans
+    organizations: list[str] = field(default_factory=list)  # customer organizations the request is shared with
+    satisfaction: tuple[int, str] | None = None  # the customer's rating (1-5) and comment, once resolved
 
     @property
     def summary(self) -> str:
@@ -144,6 +146,10 @@ QUEUES = (("1", "All open", f'project = {PROJECT_KEY} AND resolution = Unresolve
           ("3", "Resolved", f"project = {PROJECT_KEY} AND statusCategory = Done", ("Resolved", "Declined")))
 
 
+def _hours_ago(hours: int) -> dt.datetime:
+    return REFERENCE_NOW - dt.timedelta(hours=hours)
+
+
 class ServiceDesk:
     """The ``HELP`` service desk: request types, queues, SLA goals, agents, customers and requests."""
 
@@ -167,17 +173,21 @@ class ServiceDesk:
         self._seed()
 
     def _seed(self) -> None:
-        """Three requests of different ages, so SLAs show running, breached and paused cycles."""
+        """Four requests of different ages, so SLAs show running, breached, paused and completed cycles."""
         dave, frank, bob = self._by_name["dave"], self._by_name["frank"], self._by_name["bob"]
-        old = self.create(REQUEST_TYPES[0], frank, {"summary": "VPN drops every hour"},
-                          REFERENCE_NOW - dt.timedelta(hours=30), [])
-        self.comment(old, bob, "Could you send the VPN client log?", True, REFERENCE_NOW - dt.timedelta(hours=29))
-        self.move(old, "Waiting for customer", REFERENCE_NOW - dt.timedelta(hours=29))
-        self.create(REQUEST_TYPES[0], dave, {"summary": "Printer on floor 2 jams"},
-                    REFERENCE_NOW - dt.timedelta(hours=6), [frank])
+        old = self.create(REQUEST_TYPES[0], frank, {"summary": "VPN drops every hour"}, _hours_ago(30), [])
+        old.organizations = ["Acme Corp"]
+        self.comment(old, bob, "Could you send the VPN client log?", True, _hours_ago(29))
+        self.move(old, "Waiting for customer", _hours_ago(29))
+        late = self.create(REQUEST_TYPES[0], dave, {"summary": "Printer on floor 2 jams"}, _hours_ago(6), [frank])
+        late.organizations = ["Acme Corp", "Globex"]
         self.create(REQUEST_TYPES[1], frank, {"summary": "New laptop for onboarding",
                                               "customfield_10700": {"id": "10701", "value": "Laptop"}},
-                    REFERENCE_NOW - dt.timedelta(hours=1), [])
+                    _hours_ago(1), [])
+        done = self.create(REQUEST_TYPES[0], dave, {"summary": "Reset my password"}, _hours_ago(50), [])
+        self.comment(done, bob, "Done: check your mail for the reset link.", True, _hours_ago(45))
+        self.move(done, "Resolved", _hours_ago(45))
+        done.satisfaction = (5, "Quick fix, thanks!")
 
     # ------------------------------------------------------------------ who sees what
 

@@ -1,4 +1,4 @@
-"""Jira's time-tracking durations and the timestamp formats clients send.
+"""Jira's time-tracking durations, the timestamp formats clients send and the one Jira sends.
 
 Durations use Jira's default time-tracking configuration: 1 day = 8 hours, 1 week = 5 days.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-__all__ = ["parse_duration", "format_duration", "parse_timestamp", "HOURS_PER_DAY", "DAYS_PER_WEEK"]
+__all__ = ["parse_duration", "format_duration", "parse_timestamp", "jira_datetime", "HOURS_PER_DAY", "DAYS_PER_WEEK"]
 
 HOURS_PER_DAY = 8
 DAYS_PER_WEEK = 5
@@ -63,3 +63,11 @@ def parse_timestamp(text: str) -> dt.datetime | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(dt.UTC)
+
+
+def jira_datetime(moment: dt.datetime | None) -> str | None:
+    """Jira's timestamp format: ``2026-11-20T10:15:30.000+0000``."""
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{moment.microsecond // 1000:03d}+0000"

@@ -50,6 +50,7 @@ from jiraplug.jira.paging import (
     start_at_from_token,
 )
 from jiraplug.jira.redirects import RedirectPolicy
+from jiraplug.jira.shapes import obj
 from jiraplug.jira.transfer import BODY_LIMIT_KEY, REDIRECT_POLICY_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 from jiraplug.tool_errors import UserFacingError
@@ -112,6 +113,7 @@ class JiraClient:
         self._detecting: anyio.Lock | None = None
         self._fields: list[dict[str, Any]] | None = None
         self._field_names: dict[str, str] = {}
+        self._field_types: dict[str, str] = {}  # custom field id -> its schema's "custom" type
         self._fields_lock: anyio.Lock | None = None
         self._fields_unavailable = False
         self._fields_at = 0.0
@@ -213,7 +215,7 @@ class JiraClient:
         if auth.scheme == "oauth":
             clone._deployment = Deployment.CLOUD
         clone._detecting = None
-        clone._fields, clone._field_names, clone._fields_lock = None, {}, None
+        clone._fields, clone._field_names, clone._field_types, clone._fields_lock = None, {}, {}, None
         clone._fields_unavailable = False
         return clone
 
@@ -421,6 +423,8 @@ class JiraClient:
                 data = await self.request("GET", f"{self.api}/field", operation="field.list", fresh=fresh)
                 fields = [item for item in (data or []) if isinstance(item, dict) and "id" in item]
                 self._field_names = {str(f["id"]): str(f.get("name") or f["id"]) for f in fields}
+                self._field_types = {str(f["id"]): f["schema"]["custom"] for f in fields if isinstance(
+                    f.get("schema"), dict) and isinstance(f["schema"].get("custom"), str)}
                 self._fields, self._fields_at = fields, anyio.current_time()
         return self._fields
 
@@ -437,6 +441,20 @@ class JiraClient:
     def field_names(self) -> dict[str, str]:
         """Field id -> name, once :meth:`field_list` has run (empty before)."""
         return self._field_names
+
+    @property
+    def field_types(self) -> dict[str, str]:
+        """Custom field id -> its schema's ``custom`` type, once :meth:`field_list` has run (empty before)."""
+        return self._field_types
+
+    def schema_for(self, issues: Sequence[Mapping[str, Any]], known: Any = None) -> dict[str, Any]:
+        """The custom fields of ``issues`` as ``expand=schema`` describes them, from the field list once read.
+
+        ``known`` (Jira's own ``schema`` expansion, when asked for) wins. Renderers tell
+        Service Management and app values apart by these types.
+        """
+        present = {fid for issue in issues for fid in obj(issue.get("fields")) if fid in self._field_types}
+        return {**{fid: {"custom": self._field_types[fid]} for fid in present}, **obj(known)}
 
     async def names_for(self, issues: Sequence[Mapping[str, Any]], known: Mapping[str, str]) -> dict[str, str]:
         """Names of the custom fields in ``issues``, loading the field list once if needed.
@@ -468,7 +486,7 @@ class JiraClient:
         expand: Sequence[str] | None = None,
         fresh: bool = False,
     ) -> dict[str, Any]:
-        """One issue by key or id. Custom fields present get their names under ``"names"``."""
+        """One issue by key or id. Its custom fields get their names under ``"names"``, types under ``"schema"``."""
         await self.ready()
         raw = await self.request(
             "GET",
@@ -480,7 +498,8 @@ class JiraClient:
         )
         raw = _json(raw, "issue.get")
         names = await self.names_for([raw], raw.get("names") or {})
-        return {**raw, "names": names} if names else raw
+        schema = self.schema_for([raw], raw.get("schema"))
+        return {**raw, **({"names": names} if names else {}), **({"schema": schema} if schema else {})}
 
     async def search(
         self,
@@ -494,7 +513,7 @@ class JiraClient:
     ) -> SearchPage:
         """One page of issues matching ``jql``: enhanced search on Cloud, ``startAt`` on DC.
 
-        Each issue with custom fields carries their names under ``"names"``.
+        Each issue with custom fields carries their names under ``"names"``, their types under ``"schema"``.
         """
         if limit < 1:
             raise JiraError(f"limit must be at least 1, got {limit}", status=400)
@@ -518,8 +537,10 @@ class JiraClient:
                                           fresh=fresh)
             page = decode_dc_search(data, start)
         page.names = await self.names_for(page.issues, page.names)
-        if page.names:
-            page.issues = [{**issue, "names": page.names} for issue in page.issues]
+        schema = self.schema_for(page.issues)
+        if page.names or schema:
+            extra = {**({"names": page.names} if page.names else {}), **({"schema": schema} if schema else {})}
+            page.issues = [{**issue, **extra} for issue in page.issues]
         return page
 
     async def search_all(

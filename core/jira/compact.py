@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from jiraplug.jira.shapes import obj, objects, scalar, text
+from jiraplug.jira.app_values import render_app_value
+from jiraplug.jira.jsm_values import render_jsm_value
+from jiraplug.jira.shapes import UNRECOGNISED, obj, objects, scalar, text
 
 # Fields shown when the caller does not ask for specific ones.
 DEFAULT_FIELDS = (
@@ -52,16 +54,20 @@ def compact_issue(
     *,
     fields: Iterable[str] | None = None,
     field_names: Mapping[str, str] | None = None,
+    field_types: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One issue as a flat dict, rendered for reading.
 
     ``fields`` limits the output to those fields (ids or names; ``*all``/``*navigable``
     keep all, ``-name`` drops one); by default every field Jira returned is shown. Custom
     fields are shown under their names when ``field_names`` or the issue's own ``names``
-    (``expand=names``, or added by the client) know them, else under their ids.
+    (``expand=names``, or added by the client) know them, else under their ids. Their
+    values render by their schema ``custom`` type, from ``field_types`` or the issue's own
+    ``schema`` (``expand=schema``, or added by the client), else by their shape.
     """
     names = {str(k): str(v) for k, v in {**obj(raw.get("names")), **(field_names or {})}.items()
              if isinstance(v, str)}
+    types = {**{str(k): text(obj(v).get("custom")) for k, v in obj(raw.get("schema")).items()}, **(field_types or {})}
     wanted, dropped = _selection(fields, names)
     key = text(raw.get("key"))
     out: dict[str, Any] = {"key": key} if key else {"id": scalar(raw.get("id"))}
@@ -70,15 +76,19 @@ def compact_issue(
     for field_id, value in obj(raw.get("fields")).items():
         if field_id in dropped or (wanted is not None and field_id not in wanted):
             continue
-        rendered = render_field(field_id, value)
+        rendered = render_field(field_id, value, types.get(field_id))
         if rendered in _EMPTY:
             continue
         out[_label(field_id, names, out)] = rendered
     return out
 
 
-def render_field(field_id: str, value: Any) -> Any:
-    """The readable form of one field's value."""
+def render_field(field_id: str, value: Any, custom_type: str | None = None) -> Any:
+    """The readable form of one field's value; ``custom_type`` is its schema's ``custom`` type, if known.
+
+    ``None`` (or another empty value) means the field has nothing to show: Cloud's noise
+    (see :mod:`jiraplug.jira.app_values`) renders so.
+    """
     if value is None:
         return None
     if field_id in RICH_TEXT_FIELDS or _is_adf(value):
@@ -86,6 +96,11 @@ def render_field(field_id: str, value: Any) -> Any:
     special = _SPECIAL.get(field_id)
     if special is not None:
         return special(value)
+    rendered = render_app_value(field_id, custom_type, value)
+    if rendered is UNRECOGNISED:
+        rendered = render_jsm_value(custom_type, value)
+    if rendered is not UNRECOGNISED:
+        return rendered
     if isinstance(value, list):
         items = [_sprint(item) if _looks_like_sprint(item) else render_value(item) for item in value]
         return [item for item in items if item not in _EMPTY]

@@ -16,6 +16,15 @@ from jiraplug.jira.errors import JiraError
 _EMPTY: Mapping[str, Any] = {}
 
 
+class _Unrecognised:
+    def __repr__(self) -> str:
+        return "UNRECOGNISED"
+
+
+UNRECOGNISED: Any = _Unrecognised()
+"""What a renderer of one kind of value returns for a value that is not of its kind."""
+
+
 def obj(value: Any) -> Mapping[str, Any]:
     """``value`` when it is an object, else an empty one (so ``.get`` finds nothing)."""
     return value if isinstance(value, Mapping) else _EMPTY

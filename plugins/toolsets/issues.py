@@ -25,7 +25,9 @@ MAX_SEARCH = 1000
 CHANGES_IN_ISSUE = 50  # changes jira_get_issue shows with changelog=true (more: jira_batch_get_changelogs)
 BULK_CHUNK = 50  # Jira's limit of issues per bulk create call
 
-Fields = Annotated[str | None, Field(description="Comma-separated field names or ids; default: common fields")]
+# Cloud's app noise (Rank, Parent Link's licence error, ...) is left out: see jiraplug.jira.app_values.
+Fields = Annotated[str | None, Field(
+    description="Comma-separated names or ids; default: common fields; *all leaves out app noise (Rank, licence errors)")]
 CustomFields = Annotated[
     dict[str, Any] | None, Field(description='Other fields by name or id, e.g. {"Story Points": 5}')
 ]

@@ -15,6 +15,7 @@ import base64
 from typing import Any
 
 from jiraplug.sandbox import reference as ref
+from jiraplug.sandbox.app_fields import request_issue
 from jiraplug.sandbox.fieldmeta import screen_meta
 from jiraplug.sandbox.fields import parse_field_selection
 from jiraplug.sandbox.issue_input import (
@@ -56,11 +57,14 @@ def _flag(call: Call, name: str) -> bool:
 
 @api
 async def get_issue(call: Call) -> Response:
-    """``GET /rest/api/{v}/issue/{issueIdOrKey}`` with ``fields`` and ``expand``."""
-    issue = call.issue()
+    """``GET /rest/api/{v}/issue/{issueIdOrKey}`` with ``fields`` and ``expand``; a customer request for agents."""
     selection = parse_field_selection(param_list(call.request, "fields"), call.flavour, "*all")
     expand = expand_set(call.request.query_params.getlist("expand"))
-    return json_response(call.render.issue(issue, selection, expand))
+    desk = call.store.service_desk
+    request = desk.request(call.request.path_params["key"])
+    if request is not None and desk.is_agent(call.user):
+        return json_response(request_issue(call.render, desk, request, selection, expand))
+    return json_response(call.render.issue(call.issue(), selection, expand))
 
 
 # --------------------------------------------------------------------------- create

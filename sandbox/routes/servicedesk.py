@@ -9,33 +9,17 @@ Users are named by ``accountId`` on Cloud and by user name on Data Center.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from jiraplug.sandbox.desk_json import BASE, approval_json, date_json, sla_json, status_json
 from jiraplug.sandbox.model import SandboxUser
 from jiraplug.sandbox.serialize import jira_datetime
-from jiraplug.sandbox.servicedesk import STATUSES, TRANSITIONS, Request, ServiceDesk
-from jiraplug.sandbox.timefmt import format_duration
+from jiraplug.sandbox.servicedesk import TRANSITIONS, Request, ServiceDesk
 from jiraplug.sandbox.web import Call, JiraError, api, int_param, json_response
 from starlette.responses import Response
 from starlette.routing import Route
 
 __all__ = ["routes"]
-
-BASE = "/rest/servicedeskapi"
-
-
-def _date(moment: dt.datetime | None) -> dict[str, Any] | None:
-    if moment is None:
-        return None
-    return {"iso8601": moment.strftime("%Y-%m-%dT%H:%M:%S+0000"), "jira": jira_datetime(moment),
-            "friendly": moment.strftime("%d/%b/%y %I:%M %p"), "epochMillis": int(moment.timestamp() * 1000)}
-
-
-def _duration(delta: dt.timedelta) -> dict[str, Any]:
-    millis = int(delta.total_seconds() * 1000)
-    text = format_duration(abs(int(delta.total_seconds())))
-    return {"millis": millis, "friendly": f"-{text}" if millis < 0 else text}
 
 
 def _page(call: Call, values: list[Any]) -> Response:
@@ -88,45 +72,22 @@ def _desk_json(desk: ServiceDesk) -> dict[str, Any]:
             "projectKey": desk.project_key}
 
 
-def _status(request: Request) -> dict[str, Any]:
-    return {"status": request.status, "statusCategory": STATUSES[request.status].upper(),
-            "statusDate": _date(request.status_date)}
-
-
 def _sla(call: Call, desk: ServiceDesk, request: Request) -> list[dict[str, Any]]:
-    out = []
-    for goal in desk.slas:
-        state = desk.sla(request, goal, call.store.now())
-        cycle = {"startTime": _date(state["start"]), "breachTime": _date(state["start"] + goal.goal),
-                 "breached": state["breached"], "paused": state["paused"], "withinCalendarHours": True,
-                 "goalDuration": _duration(goal.goal), "elapsedTime": _duration(state["elapsed"]),
-                 "remainingTime": _duration(state["remaining"])}
-        body: dict[str, Any] = {"id": goal.id, "name": goal.name, "completedCycles": [],
-                                "_links": {"self": f"{BASE}/request/{request.issue_id}/sla/{goal.id}"}}
-        if state["stop"] is None:
-            body["ongoingCycle"] = cycle
-        else:
-            body["completedCycles"] = [{k: v for k, v in cycle.items() if k not in ("paused", "withinCalendarHours")}
-                                       | {"stopTime": _date(state["stop"])}]
-        out.append(body)
-    return out
+    return [sla_json(desk, request, goal, call.store.now()) for goal in desk.slas]
 
 
-def _approval(call: Call, desk: ServiceDesk, request: Request, approval: Any) -> dict[str, Any]:
-    return {"id": approval.id, "name": approval.name, "finalDecision": approval.final,
-            "canAnswerApproval": approval.final == "pending" and call.user in approval.approvers,
-            "approvers": [{"approver": _user_ref(call, u), "approverDecision": approval.decisions.get(u.name, "pending")}
-                          for u in approval.approvers],
-            "createdDate": _date(approval.created), "completedDate": _date(approval.completed)}
+def _approval(call: Call, approval: Any) -> dict[str, Any]:
+    return approval_json(approval, call.user, lambda user: _user_ref(call, user))
 
 
 def _request_json(call: Call, desk: ServiceDesk, request: Request, expand: set[str]) -> dict[str, Any]:
     fields = {f.field_id: f.name for f in request.request_type.fields}
     body: dict[str, Any] = {
         "issueId": str(request.issue_id), "issueKey": request.key, "requestTypeId": request.request_type.id,
-        "serviceDeskId": desk.id, "createdDate": _date(request.created), "reporter": _user_ref(call, request.reporter),
+        "serviceDeskId": desk.id, "createdDate": date_json(request.created),
+        "reporter": _user_ref(call, request.reporter),
         "requestFieldValues": [{"fieldId": k, "label": fields.get(k, k), "value": v} for k, v in request.values.items()],
-        "currentStatus": _status(request),
+        "currentStatus": status_json(request),
         "_links": {"web": f"{str(call.request.base_url).rstrip('/')}/servicedesk/customer/portal/1/{request.key}"},
     }
     if "requestType" in expand:
@@ -263,7 +224,7 @@ async def request_sla(call: Call) -> Response:
 @api
 async def approvals(call: Call) -> Response:
     desk, request = _request(call)
-    return _page(call, [_approval(call, desk, request, a) for a in request.approvals])
+    return _page(call, [_approval(call, a) for a in request.approvals])
 
 
 @api
@@ -281,7 +242,7 @@ async def answer_approval(call: Call) -> Response:
         raise JiraError(400, "This approval has already been answered.")
     with call.store.lock:
         desk.decide(request, approval, call.user, decision, call.store.stamp())
-    return json_response(_approval(call, desk, request, approval))
+    return json_response(_approval(call, approval))
 
 
 @api
@@ -293,7 +254,7 @@ async def comments(call: Call) -> Response:
 
 def _comment(call: Call, comment: Any) -> dict[str, Any]:
     return {"id": comment.id, "body": comment.body, "public": comment.public,
-            "author": _user_ref(call, comment.author), "created": _date(comment.created)}
+            "author": _user_ref(call, comment.author), "created": date_json(comment.created)}
 
 
 @api

@@ -107,6 +107,10 @@ SPEC_EXAMPLES = [
 # (decoder, flavours, path on the sandbox): the sandbox's answers, which follow real Jira's.
 SANDBOX_READS = [
     ("issue", "cloud dc", "{api}/issue/PLAT-2?expand=names,changelog&fields=*all"),
+    # Service Management requests: SLA, approvals, request type, participants, satisfaction, organizations.
+    ("issue", "cloud dc", "{api}/issue/HELP-2?expand=names,schema&fields=*all"),
+    ("issue", "cloud dc", "{api}/issue/HELP-3?expand=schema&fields=*all"),
+    ("issue", "cloud dc", "{api}/issue/HELP-4?fields=*all"),
     ("search.dc", "dc", "/rest/api/2/search?jql=project%20%3D%20PLAT&fields=*all&maxResults=5"),
     ("changelog", "cloud", "{api}/issue/PLAT-2/changelog"),
     ("fields", "cloud dc", "{api}/field"),

@@ -18,6 +18,8 @@ CLOUD_CASES = [
     ("/rest/api/3/issue/PLAT-1", "IssueBean"),
     ("/rest/api/3/issue/PLAT-2?expand=renderedFields,names,schema,changelog,transitions", "IssueBean"),
     ("/rest/api/2/issue/PLAT-3?expand=names", "IssueBean"),
+    ("/rest/api/3/issue/HELP-3?expand=names,schema", "IssueBean"),  # a service request, with its approval
+    ("/rest/api/3/issue/HELP-4", "IssueBean"),  # resolved, rated
     ("/rest/api/3/project/PLAT", "Project"),
     ("/rest/api/3/project/OPS", "Project"),
 ]
@@ -25,6 +27,7 @@ DC_CASES = [
     ("/rest/api/2/serverInfo", "ServerInfoBean"),
     ("/rest/api/2/myself", "UserBean"),
     ("/rest/api/2/issue/PLAT-2?expand=renderedFields,names,schema,changelog,transitions", "IssueBean"),
+    ("/rest/api/2/issue/HELP-3?expand=names,schema", "IssueBean"),
     ("/rest/api/2/project/PLAT", "ProjectBean"),
 ]
 

@@ -49,7 +49,7 @@ async def test_desks_queues_request_types_and_fields(sandbox: SandboxServer) -> 
         fields = await call(client, "jira_get_request_types", service_desk_id="1", request_type_id="2")
     assert desks["items"] == [{"id": "1", "project_key": "HELP", "project": "Help Desk"}] == of_help["items"]
     assert of_mob["items"] == []
-    assert {q["name"]: q["count"] for q in queues["items"]} == {"All open": 3, "Waiting for support": 1, "Resolved": 0}
+    assert {q["name"]: q["count"] for q in queues["items"]} == {"All open": 3, "Waiting for support": 1, "Resolved": 1}
     assert [i["key"] for i in support["items"]] == ["HELP-2"]
     assert [t["name"] for t in types["items"]] == ["Get IT help", "Request new hardware"]
     hardware = next(f for f in fields["fields"] if f["id"] == "customfield_10700")
