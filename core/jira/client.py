@@ -27,7 +27,7 @@ from jiraplug.chain import ReportError
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
-from jiraplug.jira.offload import OffloadLimits
+from jiraplug.jira.offload import OffloadLimits, note_read
 from jiraplug.jira.middleware import (
     EXTENSION_KEY,
     Attempt,
@@ -366,6 +366,7 @@ class JiraClient:
     def _decode(self, response: httpx2.Response, operation: str, subject: str | None) -> Any:
         if response.status_code == 204 or not response.content:
             return None
+        note_read(len(response.content))  # a small answer is rendered in place (toolkit.off_loop)
         # A middleware (the cache) may hand over the already-decoded body.
         decoded = response.extensions.get(DECODED_KEY, _MISSING)
         if decoded is not _MISSING:
