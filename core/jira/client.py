@@ -328,11 +328,14 @@ class JiraClient:
         read_only = method == "GET" if read_only is None else read_only
         idempotent = (method in {"GET", "PUT", "DELETE"} or read_only) if idempotent is None else idempotent
         what = f"{operation} {subject}" if subject else operation
+        query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             request = self._http.build_request(
                 method,
                 url,
-                params={k: v for k, v in (params or {}).items() if v is not None},
+                # None, not {}, when there are none: httpx2 would parse the URL again to set an
+                # empty query, dropping one the URL carries (a download link's signature, say).
+                params=query or None,
                 json=json_body,
                 files=files,
                 headers={"Authorization": self.auth.header, "Accept": accept, **(headers or {})},
