@@ -85,6 +85,17 @@ SCENARIO = textwrap.dedent(
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.server_address[1]
 
+        # Count the requests that went through the OpenTelemetry wrapper.
+        from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransportHttpx2 as traced_cls
+        out["traced_requests"] = 0
+        traced_send = traced_cls.handle_async_request
+
+        async def counted(self, *args, **kwargs):
+            out["traced_requests"] += 1
+            return await traced_send(self, *args, **kwargs)
+
+        traced_cls.handle_async_request = counted
+
         async def calls():
             transport = t.instrument_transport(httpx2.AsyncHTTPTransport())
             async with httpx2.AsyncClient(transport=transport) as client:
@@ -96,6 +107,12 @@ SCENARIO = textwrap.dedent(
                         f"http://127.0.0.1:{port}/rest/api/3/issue/DEMO-1",
                         headers={"Authorization": "Bearer s3cr3t-token"},
                     )
+                if opts.get("remote_parent"):
+                    # A caller's trace (e.g. from an MCP request's metadata), with or without a provider here.
+                    remote = trace.SpanContext(int(opts["remote_parent"], 16), 0x1234, is_remote=True,
+                                               trace_flags=trace.TraceFlags(1))
+                    with trace.use_span(trace.NonRecordingSpan(remote)):
+                        await client.get(f"http://127.0.0.1:{port}/rest/api/3/myself")
             return [r1.status_code, r2.status_code]
 
         out["statuses"] = asyncio.run(calls())
@@ -163,6 +180,7 @@ def assert_no_secrets(receiver: OTLPReceiver) -> None:
 def assert_http_telemetry(receiver: OTLPReceiver, report: dict[str, Any]) -> None:
     """The client spans and the duration metric of SCENARIO's two Jira calls arrived, stable semconv."""
     assert report["statuses"] == [200, 200]
+    assert report["traced_requests"] == 2  # providers installed: every request is traced
     parent = receiver.wait_for_span("tools/call jira_whoami")
     assert (parent.trace_id, parent.span_id) == (report["parent"]["trace_id"], report["parent"]["span_id"])
     clients = receiver.wait_for(lambda: [s for s in receiver.spans() if s.kind == "CLIENT"] or None)
@@ -272,12 +290,26 @@ def test_nothing_configured_exports_nothing() -> None:
         assert report["global_is_ours"] is False
         assert not [m for m in report["modules"] if m.startswith(("opentelemetry.exporter", "grpc"))]
         assert not [m for m in report["modules"] if m.startswith("opentelemetry.sdk")]
-        # No traceparent either: the spans are non-recording.
+        # No traceparent either: the spans are non-recording. Nothing could observe these
+        # requests, so they skipped the OpenTelemetry wrapper (its attributes cost CPU per request).
         assert all("traceparent" not in h for h in report["server_saw"])
+        assert report["traced_requests"] == 0
         assert "quiet-span" not in stderr
         assert receiver.exports() == []
     finally:
         receiver.stop()
+
+
+def test_caller_trace_is_passed_on_to_jira_without_a_provider() -> None:
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    report, _ = run_scenario(clean_env(), http_calls=True, remote_parent=trace_id)
+    assert report["exporting"] is False
+    plain, continued = report["server_saw"][:2], report["server_saw"][2]
+    assert all("traceparent" not in h for h in plain)
+    # No provider records anything here, but the caller's trace still reaches Jira, as it
+    # did before requests without anyone observing them skipped the wrapper.
+    assert continued["traceparent"].split("-")[1] == trace_id
+    assert report["traced_requests"] == 1
 
 
 def test_sdk_disabled_overrides_an_endpoint(otlp_receiver: OTLPReceiver) -> None:

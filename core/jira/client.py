@@ -27,7 +27,7 @@ from jiraplug.chain import ReportError
 from jiraplug.jira.auth import JiraAuth
 from jiraplug.jira.deployment import Deployment, deployment_from_server_info, detect_deployment
 from jiraplug.jira.errors import JiraError, JiraUnavailable, error_from_exception, error_from_response
-from jiraplug.jira.offload import OffloadLimits
+from jiraplug.jira.offload import OffloadLimits, note_read
 from jiraplug.jira.middleware import (
     EXTENSION_KEY,
     Attempt,
@@ -330,11 +330,14 @@ class JiraClient:
         read_only = method == "GET" if read_only is None else read_only
         idempotent = (method in {"GET", "PUT", "DELETE"} or read_only) if idempotent is None else idempotent
         what = f"{operation} {subject}" if subject else operation
+        query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             request = self._http.build_request(
                 method,
                 url,
-                params={k: v for k, v in (params or {}).items() if v is not None},
+                # None, not {}, when there are none: httpx2 would parse the URL again to set an
+                # empty query, dropping one the URL carries (a download link's signature, say).
+                params=query or None,
                 json=json_body,
                 files=files,
                 headers={"Authorization": self.auth.header, "Accept": accept, **(headers or {})},
@@ -368,6 +371,7 @@ class JiraClient:
     def _decode(self, response: httpx2.Response, operation: str, subject: str | None) -> Any:
         if response.status_code == 204 or not response.content:
             return None
+        note_read(len(response.content))  # a small answer is rendered in place (toolkit.off_loop)
         # A middleware (the cache) may hand over the already-decoded body.
         decoded = response.extensions.get(DECODED_KEY, _MISSING)
         if decoded is not _MISSING:

@@ -13,8 +13,10 @@ conversions pile up. The converters are linear and tool arguments are capped
 
 from __future__ import annotations
 
+import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -33,6 +35,38 @@ T = TypeVar("T")
 #: Text this short converts in well under a millisecond per kilobyte, hostile or not: it is
 #: converted in place, so ordinary calls need no worker (and are never queued behind one).
 INLINE_CHARS = 4096
+
+
+#: A tool call that read at most this much JSON from Jira renders its answer in place (see
+#: :func:`read_little`): rendering takes about 20 us per KB of Jira JSON (0.6 ms at the limit,
+#: no more than decoding it took), while a trip to a worker thread and back costs 0.3-0.5 ms of
+#: CPU for any size (measured with Jira answering in 50 ms; see docs/benchmarks.md).
+INLINE_RENDER_BYTES = 32 * 1024
+
+_jira_bytes: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("jiraplug_jira_bytes", default=None)
+
+
+@contextmanager
+def counting_reads() -> Iterator[None]:
+    """Count the bytes of the Jira answers decoded inside the block (tasks it starts included)."""
+    token = _jira_bytes.set([0])  # a mutable cell: a task started inside adds to the same count
+    try:
+        yield
+    finally:
+        _jira_bytes.reset(token)
+
+
+def note_read(nbytes: int) -> None:
+    """Add one decoded Jira answer of ``nbytes`` to the count of the enclosing :func:`counting_reads`."""
+    count = _jira_bytes.get()
+    if count is not None:
+        count[0] += nbytes
+
+
+def read_little() -> bool:
+    """Whether the code running counts its Jira reads and they total at most ``INLINE_RENDER_BYTES``."""
+    count = _jira_bytes.get()
+    return count is not None and count[0] <= INLINE_RENDER_BYTES
 
 
 class MarkupTooSlow(UserFacingError):

@@ -19,6 +19,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_REQUEST, CallToolResult, TextContent
 
 from jiraplug import chain, telemetry
+from jiraplug.jira import offload
 from jiraplug.chain import ReportError
 from jiraplug.tool_errors import UserFacingError
 
@@ -210,7 +211,8 @@ class ServerMiddleware:
                         await scope.jira.ready()
                 except UserFacingError as exc:
                     return ToolCall.error_result(str(exc))
-                return await call_next(ctx)
+                with offload.counting_reads():  # what the tool reads decides where it renders (toolkit.off_loop)
+                    return await call_next(ctx)
             finally:
                 _current.reset(token)
 

@@ -48,8 +48,12 @@ def jira() -> JiraClient:
 async def off_loop(func: Callable[..., T], *args: object, what: str) -> T:
     """``func(*args)`` off the event loop, within the current Jira client's text limits.
 
-    For rendering many or large rich-text values (see :func:`jiraplug.jira.offload.off_loop`).
+    For rendering the Jira data a tool read (see :func:`jiraplug.jira.offload.off_loop`).
+    When the call has read little from Jira so far (``offload.INLINE_RENDER_BYTES``), the
+    rendering is quicker than the trip to a worker thread and runs in place.
     """
+    if offload.read_little():
+        return func(*args)
     return await offload.off_loop(func, *args, what=what, limits=jira().text_limits)
 
 

@@ -68,3 +68,32 @@ async def test_text_arguments_over_the_cap_are_refused_naming_the_argument(sandb
         # At the cap, and above the size converted in place, the text goes through whole.
         added = await call(client, "jira_add_comment", issue_key="PLAT-1", body="word " * 999 + "end")
         assert added["body"].endswith("word end")
+
+
+async def test_a_small_answer_is_rendered_in_place_and_a_large_one_on_a_worker(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jiraplug.jira.offload import INLINE_RENDER_BYTES
+    from jiraplug.plugins.toolsets import issues
+
+    rendered_on: list[int] = []
+    render = issues._render_issue
+
+    def spy(*args: Any) -> Any:
+        rendered_on.append(threading.get_ident())
+        return render(*args)
+
+    monkeypatch.setattr(issues, "_render_issue", spy)
+    here = threading.get_ident()
+    async with connect(sandbox) as client:
+        key = (await call(client, "jira_create_issue", project_key="PLAT", summary="quiet issue"))["key"]
+        await call(client, "jira_get_issue", issue_key=key)
+        assert rendered_on == [here]  # a few KB read: quicker in place than a trip to a thread
+        # The issue stays small; its latest comments, read by a task of their own, are large.
+        paragraph = "A long paragraph of a comment, " * 200
+        for _ in range(6):
+            await call(client, "jira_add_comment", issue_key=key, body=paragraph)
+        assert len(paragraph) * 6 > INLINE_RENDER_BYTES
+        got = await call(client, "jira_get_issue", issue_key=key)
+        assert len(got["comment"]) == 6
+        assert rendered_on[1] != here  # the comments' bytes count too: a worker renders them

@@ -148,6 +148,19 @@ async def test_a_pinned_https_hop_verifies_the_certificate_against_the_host_name
         assert media_host.seen == []
 
 
+async def test_a_download_link_keeps_its_query_string() -> None:
+    async def jira_answer(request: SeenRequest) -> tuple[int, dict[str, str], bytes]:
+        return 200, {"content-type": "text/plain"}, b"signed content"
+
+    async with ScriptedServer(jira_answer) as jira_like:
+        async with direct_client(_FakeSandbox(jira_like.url)) as jira:
+            data, _ = await jira.download(f"{jira_like.url}/rest/api/2/attachment/content/10001?token=signed&v=2",
+                                          operation="attachment.download", max_bytes=1000)
+        seen = jira_like.seen
+    assert data == b"signed content"
+    assert seen[0].target == "/rest/api/2/attachment/content/10001?token=signed&v=2"
+
+
 async def test_download_refuses_other_hosts_before_sending(cloud_sandbox: Any) -> None:
     sent: list[Any] = []
 
