@@ -2,7 +2,8 @@
 
 Order, outermost first: :class:`RequestLogMiddleware` records every request,
 :class:`FaultMiddleware` applies latency, drops, rate limiting, 5xx and slow bodies,
-:class:`AuthMiddleware` answers 401 for ``/rest/`` requests without valid credentials.
+:class:`AuthMiddleware` answers 401 for ``/rest/`` requests without valid credentials (on Data
+Center a session cookie it handed out counts as credentials, see :mod:`jiraplug.sandbox.sessions`).
 Admin paths (``/__sandbox__/``) bypass faults and auth.
 """
 
@@ -15,7 +16,7 @@ import re
 import time
 from typing import Any
 
-from jiraplug.sandbox.auth import authenticate, unauthorized
+from jiraplug.sandbox.auth import AuthResult, authenticate, unauthorized
 from jiraplug.sandbox.requestlog import RequestRecord
 from jiraplug.sandbox.web import USER_STATE_KEY, SandboxContext, error_body, json_response
 from starlette.responses import Response
@@ -202,8 +203,15 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        raw = headers.get(b"authorization")
-        result = authenticate(raw.decode("latin-1") if raw is not None else None, self.ctx.store, self.ctx.flavour)
+        dc = self.ctx.flavour == "dc"
+        cookie = headers.get(b"cookie")
+        session_user = self.ctx.sessions.user_of(cookie.decode("latin-1")) if dc and cookie is not None else None
+        if session_user is not None:  # Seraph: the HTTP session comes before the Authorization header
+            result = AuthResult(session_user)
+        else:
+            raw = headers.get(b"authorization")
+            result = authenticate(raw.decode("latin-1") if raw is not None else None, self.ctx.store,
+                                  self.ctx.flavour)
         if result.user is None and result.reason == "missing" and scope.get("method") == "GET" \
                 and ANONYMOUS_GET.match(scope["path"]):
             await self.app(scope, receive, send)
@@ -214,12 +222,12 @@ class AuthMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state[USER_STATE_KEY] = result.user
         user = result.user
-        identity = (b"x-aaccountid", user.account_id.encode()) if self.ctx.flavour == "cloud" \
-            else (b"x-ausername", user.name.encode())
+        added = [(b"x-ausername", user.name.encode()), *self.ctx.sessions.set_cookie_headers(user)] if dc \
+            else [(b"x-aaccountid", user.account_id.encode())]
 
         async def identity_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*(message.get("headers") or []), identity]}
+                message = {**message, "headers": [*(message.get("headers") or []), *added]}
             await send(message)
 
         await self.app(scope, receive, identity_send)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jiraplug.sandbox.jql import JqlError
 from jiraplug.sandbox.knobs import FaultInjector
+from jiraplug.sandbox.sessions import Sessions
 from jiraplug.sandbox.model import Issue, SandboxUser
 from jiraplug.sandbox.requestlog import RequestLog
 from jiraplug.sandbox.serialize import Renderer
@@ -52,6 +53,7 @@ class SandboxContext:
     faults: FaultInjector
     log: RequestLog
     admin: bool = False
+    sessions: Sessions = field(default_factory=Sessions)  # Data Center's JSESSIONID cookies
 
     @property
     def versions(self) -> frozenset[str]:

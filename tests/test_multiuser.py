@@ -197,3 +197,19 @@ async def test_resources_completions_and_prompts_act_as_the_caller(shared: str) 
     assert erin["read"].startswith("refused:") and "404" in erin["read"] and "404" in erin["prompt"]
     assert "OPS" not in erin["projects"] and "OPS-1" not in erin["recent"]
     assert all(isinstance(v, str) and "X-Jira-Authorization" in v for v in nobody.values()), nobody
+
+
+def test_one_users_jira_session_cookie_never_serves_another_user(tmp_path: Path) -> None:
+    """Data Center answers set JSESSIONID, and Seraph serves a request carrying it as that session's
+    user: a shared server that kept cookies would answer erin's call with alice's rights."""
+    def bearer(name: str) -> dict[str, str]:
+        return {"x-jira-authorization": f"Bearer sandbox-pat-{name}"}
+
+    with serving(tmp_path, "--sandbox-flavour", "dc", JIRAPLUG_DISABLE_PLUGINS="cache") as base:
+        async def calls() -> list[tuple[bool, str]]:
+            return [await call_as(base, bearer(name), "jira_get_issue", {"issue_key": "OPS-1"})
+                    for name in ("alice", "erin", "alice", "erin")]
+
+        answers = anyio.run(calls)
+    assert [error for error, _ in answers] == [False, True, False, True], answers
+    assert all("404" in text for _, text in answers[1::2])

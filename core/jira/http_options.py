@@ -9,11 +9,13 @@ are therefore mounted here, explicitly, following the same rules (``NO_PROXY`` i
 
 from __future__ import annotations
 
+import http.cookiejar
+
 import ssl
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx2
@@ -124,8 +126,28 @@ class HttpClientOptions:
             mounts=mounts,
             timeout=timeout,
             headers=self.headers,
+            cookies=_no_cookies(),
             trust_env=self.trust_env,
         )
+
+
+class _RefuseEveryCookie(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A cookie jar that keeps nothing.
+
+    One HTTP client carries every user's requests on a shared server. Jira answers set session
+    cookies (Data Center's ``JSESSIONID``), and Seraph serves a request that sends one back as
+    that session's user, whatever its ``Authorization`` says: kept cookies would lend one user's
+    rights to the next. Each request carries its own credential, so nothing needs a cookie.
+    """
+    return http.cookiejar.CookieJar(policy=_RefuseEveryCookie())
 
 
 class _ProxyTransport:
