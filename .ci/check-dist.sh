@@ -28,7 +28,10 @@ step "twine check --strict"
 step "clean venv: pip install the wheel, no extras"
 python3 -m venv "$work/venv"
 pip_install "$work/venv/bin/python" -m pip install -q "${wheel[0]}"
-"$work/venv/bin/jiraplug" --version | tee /dev/stderr | grep -qx "jiraplug $version"
+# (Not `tee /dev/stderr`: opening it truncates a log file that stderr is redirected to.)
+shown="$("$work/venv/bin/jiraplug" --version)"
+echo "$shown"
+[[ "$shown" == "jiraplug $version" ]] || { echo "jiraplug --version says '$shown', not 'jiraplug $version'" >&2; exit 1; }
 (cd "$work" && "$work/venv/bin/jiraplug" demo >"$work/demo.txt") || { cat "$work/demo.txt"; exit 1; }
 tail -n 3 "$work/demo.txt"
 (cd "$work" && "$work/venv/bin/python" "$repo/.ci/check_wheel.py" --extras missing)
