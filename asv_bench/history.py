@@ -168,14 +168,27 @@ def compare() -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def bench_filter(names: list[str]) -> str:
+    """An ``asv run --bench`` regex selecting exactly ``names``.
+
+    asv matches a parameterised benchmark as ``name(param, ...)``, so the name is anchored
+    and followed by ``(`` or the end, never by more of another benchmark's name.
+    """
+    return "^(" + "|".join(re.escape(name) for name in names) + r")(\(|$)"
+
+
 def run_head(conf: Path, head: str, names: list[str] | None = None) -> dict[str, Any]:
     """Run the suite (or ``names``) once on HEAD in this interpreter; its result JSON, removed from disk."""
-    only = ["--bench", "^(" + "|".join(re.escape(name) for name in names) + ")$"] if names else []
+    only = ["--bench", bench_filter(names)] if names else []
     run = asv("run", "--python=same", "--quick", "--machine", MACHINE, "--set-commit-hash", head, *only,
               config=conf, check=False)
     produced = sorted((conf.parent / "results" / MACHINE).glob(f"{head[:8]}-existing*.json"))
     if run.returncode != 0 or not produced:
         print(run.stdout[-6000:], run.stderr[-3000:], sep="\n")
+        # The tail above may have lost which benchmark it was: name every one asv marked failed.
+        for line in run.stdout.splitlines():
+            if line.rstrip().endswith("failed"):
+                print(f"FAILED: {line.strip()}")
         raise SystemExit("a benchmark failed on HEAD (above)" if produced else "the HEAD run saved no results")
     data = json.loads(produced[0].read_text())
     produced[0].unlink()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -39,6 +40,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     serve.add_argument("--transport", choices=["stdio", "http"], help="default: server.transport (stdio)")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    serve.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="HTTP worker processes sharing the port, one per core (default server.workers, 1)")
     serve.add_argument("--sandbox", action="store_true",
                        help="serve the embedded Jira emulator instead of a real Jira (no credentials needed)")
     serve.add_argument("--sandbox-flavour", choices=["cloud", "dc"], default="cloud",
@@ -54,6 +57,16 @@ def build_parser() -> tuple[argparse.ArgumentParser, Any]:
     config.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
     # Every other command (demo, sandbox, profile...) comes from a plugin: register_commands.
     return parser, sub
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 64, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,13 +131,20 @@ def _load(argv: list[str]) -> tuple[Any, StartupError | None, str | None]:
 
 def _serve(args: argparse.Namespace, app: Any) -> int:
     from jiraplug.bootstrap import attach_sandbox
+    from jiraplug.server.workers import worker_index
 
     server = app.settings.server
-    for key in ("transport", "host", "port"):
+    for key in ("transport", "host", "port", "workers"):
         if getattr(args, key) is not None:
             setattr(server, key, getattr(args, key))
+    is_worker = worker_index() is not None
+    if server.workers > 1 and server.transport != "http":
+        raise StartupError(f"--workers {server.workers} needs --transport http (stdio serves one client)")
     _configure_logging(server.log_level, server.log_bodies)
-    _report_plugin_errors(app.plugins)
+    if server.workers > 1 and not is_worker:
+        return _supervise(args, app)
+    if not is_worker:  # the supervisor reported them once
+        _report_plugin_errors(app.plugins)
 
     from jiraplug import telemetry
 
@@ -134,7 +154,7 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         raise StartupError(str(exc)) from None
     sandbox = attach_sandbox(app.settings, args.sandbox_flavour, args.sandbox_seed) if args.sandbox else None
     try:
-        _check_jira_config(app.settings)
+        _check_jira_config(app.settings, quiet=is_worker)
         import anyio
 
         from jiraplug.server.build import build_server
@@ -147,11 +167,13 @@ def _serve(args: argparse.Namespace, app: Any) -> int:
         terminated_stdio = False
         try:
             if server.transport == "http":
-                from jiraplug.server.http_app import check_exposure, serve_http
+                from jiraplug.server.http_app import check_exposure, serve_http, uses_uvloop
 
                 check_exposure(server)
-                print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
-                anyio.run(serve_http, mcp, server)
+                if not is_worker:
+                    print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{server.port}/mcp", file=sys.stderr)
+                anyio.run(functools.partial(serve_http, reuse_port=is_worker), mcp, server,
+                          backend_options={"use_uvloop": uses_uvloop(server)})
             else:
                 anyio.run(mcp.run_stdio_async)
         except _Terminated:
@@ -178,7 +200,50 @@ def _terminate(signum: int, frame: Any) -> None:
     raise _Terminated
 
 
-def _check_jira_config(settings: Any) -> None:
+def _supervise(args: argparse.Namespace, app: Any) -> int:
+    """``--workers N``: start N ``jiraplug serve`` processes on one port and supervise them."""
+    from jiraplug.bootstrap import attach_sandbox
+    from jiraplug.server.http_app import check_exposure
+    from jiraplug.server.workers import Supervisor, reuse_port_socket, unshared_state_warning, worker_environment
+
+    server = app.settings.server
+    _report_plugin_errors(app.plugins)
+    check_exposure(server)
+    reserved = reuse_port_socket(server.host, server.port)  # fails now if the port is taken; keeps it ours
+    port = reserved.getsockname()[1]
+    sandbox = attach_sandbox(app.settings, args.sandbox_flavour, args.sandbox_seed) if args.sandbox else None
+    try:
+        _check_jira_config(app.settings)
+        overrides: dict[str, str] = {}
+        environ = dict(os.environ)
+        if sandbox is not None:  # the workers use the supervisor's sandbox and its fake credentials
+            environ = {k: v for k, v in environ.items() if not k.startswith("JIRA_")}
+            jira = app.settings.jira
+            overrides = {"JIRA_URL": sandbox.url, "JIRA_DEPLOYMENT": sandbox.flavour}
+            if jira.username:
+                overrides["JIRA_USERNAME"] = jira.username
+            for name, secret in (("JIRA_API_TOKEN", jira.api_token), ("JIRA_PERSONAL_TOKEN", jira.personal_token)):
+                if secret is not None:
+                    overrides[name] = secret.get_secret_value()
+        warning = unshared_state_warning(app.settings, server.workers)
+        if warning:
+            print(f"jiraplug: warning: {warning}", file=sys.stderr)
+        if not server.stateless_http:
+            print("jiraplug: workers serve stateless HTTP (server.stateless_http): an MCP session would live in "
+                  "one worker while the client's next request may reach another", file=sys.stderr)
+        config = ["--config", str(app.settings.config_file)] if app.settings.config_file else []
+        command = [sys.executable, "-m", "jiraplug", *config, "serve", "--transport", "http",
+                   "--host", server.host, "--port", str(port)]
+        print(f"jiraplug: serving MCP at http://{_url_host(server.host)}:{port}/mcp with {server.workers} worker "
+              "processes", file=sys.stderr)
+        return Supervisor(command, server.workers, worker_environment(environ, overrides)).run()
+    finally:
+        reserved.close()
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def _check_jira_config(settings: Any, *, quiet: bool = False) -> None:
     """Fail at start-up, not at the first call, when Jira is not configured.
 
     An HTTP server may start without a credential: its callers then bring their own.
@@ -192,8 +257,9 @@ def _check_jira_config(settings: Any) -> None:
     except StartupError:
         if not per_request_only(settings):
             raise
-        print("jiraplug: no Jira credential configured: every call must carry X-Jira-Authorization",
-              file=sys.stderr)
+        if not quiet:
+            print("jiraplug: no Jira credential configured: every call must carry X-Jira-Authorization",
+                  file=sys.stderr)
 
 
 def _url_host(host: str) -> str:

@@ -42,7 +42,7 @@ BUILTIN_DISTRIBUTION = "jiraplug"
 BUILTIN_PLUGINS: tuple[str, ...] = (
     # Toolsets: their tools are registered, and listed by tools/list, in this order.
     "issues", "comments", "transitions", "worklogs", "attachments", "links", "watchers", "agile",
-    "projects", "users", "jql",
+    "projects", "users", "jql", "service_desk", "reports", "development", "forms",
     # MCP-native context: resource templates, prompts and their argument completion.
     "context",
     # Middleware plugins, outermost first on both chains (see docs/architecture.md):

@@ -184,6 +184,10 @@ class ServerSettings(StrictModel):
     transport: Literal["stdio", "http"] = Field(default="stdio", description="stdio, or http (streamable HTTP)")
     host: str = Field(default="127.0.0.1", description="HTTP bind address; a non-loopback one needs http_token")
     port: int = Field(default=8000, ge=0, le=65535, description="HTTP port")
+    workers: int = Field(default=1, ge=1, le=64, description="HTTP worker processes sharing the port (--workers)")
+    event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        default="auto", description="Event loop of the HTTP server (auto: uvloop when installed)"
+    )
     http_token: SecretStr | None = Field(default=None, description="Bearer token required on /mcp (secret)")
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Extra Host header values accepted (e.g. behind a reverse proxy)"

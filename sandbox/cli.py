@@ -105,7 +105,10 @@ def _banner(server: SandboxServer, out: TextIO) -> None:
     else:
         lines += [f"    username:  {user.name}", f"    PAT:       {user.personal_token}"]
         env = [f"JIRA_URL={server.url}", f"JIRA_PERSONAL_TOKEN={user.personal_token}"]
-    restricted = [u for u in server.users if u.projects is not None]
+    restricted = [u for u in server.users if u.projects]
+    for other in (u for u in server.users if u.projects == frozenset()):
+        lines.append(f"    service desk customer {other.name} ({other.email}) sees only their HELP requests; "
+                     f"API token {other.api_token}, PAT {other.personal_token}")
     for other in restricted:
         only = ", ".join(sorted(other.projects or ()))
         works = ", ".join(sorted(p for p in (other.projects or ()) if other.can_edit(p)))

@@ -160,6 +160,12 @@ _FIELDS: tuple[FieldDef, ...] = (
             ("Backport versions",), items="version", on_issue=False),
     _custom(10055, "Source project", "project", "com.atlassian.jira.plugin.system.customfieldtypes:project",
             ("Source project",), on_issue=False),
+    # Real sites often have two fields of one name (an app's "Team" beside Atlassian's): by name,
+    # JQL and clients must say which one they mean.
+    _custom(10056, "Team", "team", "com.atlassian.jira.plugin.system.customfieldtypes:atlassian-team",
+            ("Team",), on_issue=False),
+    _custom(10057, "Team", "option", "com.atlassian.jira.plugin.system.customfieldtypes:select",
+            ("Team",), on_issue=False),
 )
 
 

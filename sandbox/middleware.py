@@ -183,7 +183,7 @@ class FaultMiddleware:
 
 
 #: Paths that need credentials: the REST APIs and authenticated downloads.
-AUTH_PREFIXES = ("/rest/", "/secure/")
+AUTH_PREFIXES = ("/rest/", "/secure/", "/jira/forms/", "/_edge/")
 #: GET paths Jira serves to anonymous callers too (Cloud and Data Center answer serverInfo
 #: without credentials); a credential that is sent must still be valid.
 ANONYMOUS_GET = re.compile(r"^/rest/api/[^/]+/serverInfo$")

@@ -42,6 +42,7 @@ __all__ = ["Renderer", "jira_datetime", "jira_date", "rendered_datetime"]
 
 _ISSUE_EXPAND_CLOUD = ("renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations,"
                        "customfield_10010.requestTypePractice")
+_CLOUD_EMBEDDED_HISTORIES = 100  # the rest: GET /issue/{key}/changelog, paged
 _ISSUE_EXPAND_DC = "renderedFields,names,schema,operations,editmeta,changelog,versionedRepresentations"
 
 
@@ -660,10 +661,11 @@ class Renderer:
                 "items": items}
 
     def changelog(self, issue: Issue) -> dict[str, Any]:
-        """The ``changelog`` expansion, most recent first."""
+        """The ``changelog`` expansion, most recent first; Cloud embeds at most 100 histories."""
         ordered = sorted(issue.changelog, key=lambda h: (h.created, int(h.id)), reverse=True)
-        histories = [self.history(h) for h in ordered]
-        return {"startAt": 0, "maxResults": len(histories), "total": len(histories), "histories": histories}
+        shown = ordered[:_CLOUD_EMBEDDED_HISTORIES] if self.flavour == "cloud" else ordered
+        histories = [self.history(h) for h in shown]
+        return {"startAt": 0, "maxResults": len(histories), "total": len(ordered), "histories": histories}
 
     def transitions(self, issue: Issue) -> list[dict[str, Any]]:
         """The workflow transitions available from the issue's status (none for read-only users)."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 
 from jiraplug.sandbox import reference as ref
 from jiraplug.sandbox.data import Dataset, generate
+from jiraplug.sandbox.servicedesk import CUSTOMER, ServiceDesk
 from jiraplug.sandbox.model import (
     REFERENCE_NOW,
     Attachment,
@@ -57,6 +58,10 @@ class Store:
         self._ticks = 0
         self._reindex()
         self._counters = self._initial_counters()
+        # Jira Service Management: the customer-only account joins the users after the seeded
+        # data was generated from them, so the tracker's data stays what the seed made it.
+        self.users.append(CUSTOMER)
+        self.service_desk = ServiceDesk(self.users)
 
     @classmethod
     def from_seed(cls, seed: int) -> Store:

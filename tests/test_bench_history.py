@@ -52,3 +52,13 @@ def test_the_committed_history_has_at_least_eight_commits_of_main_on_the_referen
         assert subprocess.run(["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=ROOT).returncode == 0
     tracked = subprocess.run(["git", "check-ignore", "-q", str(h.HISTORY / "x.json")], cwd=ROOT).returncode
     assert tracked == 1, "the reference machine's results must not be gitignored"
+
+
+def test_a_recheck_selects_parameterised_benchmarks_and_only_those_named() -> None:
+    import re
+
+    pattern = history().bench_filter(["bench_startup.timeraw_first_tools_list", "bench_markup.time_wiki"])
+    assert re.search(pattern, "bench_startup.timeraw_first_tools_list(all plugins)")  # asv's parameterised name
+    assert re.search(pattern, "bench_markup.time_wiki")
+    assert not re.search(pattern, "bench_markup.time_wiki_to_markdown")
+    assert not re.search(pattern, "bench_startup.timeraw_import_server")

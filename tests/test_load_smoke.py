@@ -42,6 +42,25 @@ def test_a_small_load_run_has_no_protocol_errors_and_reports_memory(tmp_path: Pa
     assert "loadtest:" in done.stderr and "sandbox-api-token" not in done.stdout + done.stderr
 
 
+def test_more_sessions_than_slots_and_the_old_queue_get_no_busy_error_with_the_default_pool(tmp_path: Path) -> None:
+    """120 sessions calling back to back: 32 run, the rest wait (more than the old 64-place queue held).
+
+    With admission by expected wait the default pool queues them all: no call is refused as busy.
+    """
+    output = tmp_path / "load.json"
+    done = run_script("--sessions", "120", "--workers", "2", "--calls", "1200", "--latency-ms", "20",
+                      "--mix", "get_issue=60,search=40", "--output", str(output), "--work-dir", str(tmp_path / "work"),
+                      timeout=240)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    result = json.loads(output.read_text())
+    pool_admission = {"JIRAPLUG_POOL__MAX_CONCURRENT_TASKS", "JIRAPLUG_POOL__QUEUE_SIZE",
+                      "JIRAPLUG_POOL__QUEUE_TIMEOUT_SECONDS"}
+    assert not pool_admission & set(result["meta"]["server_settings"]), "the run must use the default admission"
+    assert result["sessions"]["opened"] == 120 and result["calls"] >= 1200
+    assert result["tool_errors"] == 0, result["error_samples"]
+    assert result["protocol_errors"] == 0
+
+
 def test_bad_arguments_are_refused_with_a_clear_message(tmp_path: Path) -> None:
     done = run_script("--sessions", "4", "--mix", "get_issue=1,frobnicate=2", timeout=60)
     assert done.returncode == 2 and "unknown call kind 'frobnicate'" in done.stderr

@@ -41,7 +41,8 @@ async def test_tools_come_from_plugins_with_annotations(cloud_sandbox: Any) -> N
     get_issue = tools["jira_get_issue"]
     assert get_issue.annotations.read_only_hint is True
     assert get_issue.annotations.title == "Get issue"
-    assert get_issue.meta["jiraplug/toolset"] == "issues"
+    # No private _meta: tools/list goes to the model on every request, so it carries only what clients use.
+    assert not get_issue.meta
     assert "issue_key" in get_issue.input_schema["required"]
 
 

@@ -10,7 +10,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,12 +83,18 @@ def server_env(home: Path, jira_url: str, settings: Mapping[str, str], *, deploy
 
 
 def start_server(group: procs.ProcessGroup, logs: Path, env: Mapping[str, str], *, port: int | None = None,
-                 timeout: float = 60.0) -> ServerProcess:
-    """Start ``jiraplug serve --transport http`` on loopback and wait until ``/healthz`` answers."""
+                 timeout: float = 60.0, extra_args: Sequence[str] = (),
+                 runner: Sequence[str] | None = None) -> ServerProcess:
+    """Start ``jiraplug serve --transport http`` on loopback and wait until ``/healthz`` answers.
+
+    ``extra_args`` go after ``serve`` (e.g. ``--workers 2``); ``runner`` replaces
+    ``python -m jiraplug`` (e.g. the same under a profiler).
+    """
     import httpx2
 
     port = port or procs.free_port()
-    argv = [sys.executable, "-m", "jiraplug", "serve", "--transport", "http", "--host", LOOPBACK, "--port", str(port)]
+    argv = [*(runner or [sys.executable, "-m", "jiraplug"]), "serve", "--transport", "http", "--host", LOOPBACK,
+            "--port", str(port), *extra_args]
     process = group.start("server", argv, env, logs / "server.log", cwd=str(logs))
     base = f"http://{LOOPBACK}:{port}"
     deadline = time.monotonic() + timeout

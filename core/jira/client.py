@@ -72,6 +72,7 @@ DECODED_KEY = "jiraplug.decoded"
 _MISSING = object()
 
 AGILE = "/rest/agile/1.0"
+FIELD_LIST_TTL_SECONDS = 600.0  # fields are added rarely: re-read the list after this, never per call
 SEARCH_PAGE_MAX = 100  # Jira Cloud's cap on issues per search page when fields are requested
 _LONG_QUERY = 1500  # JQL longer than this goes in a POST body on Data Center (URL length limits)
 _BAD_PATH = re.compile(r"(^|/)\.\.?(/|$)|//|[?#\\\s]|%2[ef]|%5c", re.IGNORECASE)
@@ -113,6 +114,7 @@ class JiraClient:
         self._field_names: dict[str, str] = {}
         self._fields_lock: anyio.Lock | None = None
         self._fields_unavailable = False
+        self._fields_at = 0.0
 
     # ------------------------------------------------------------------ deployment
 
@@ -406,17 +408,20 @@ class JiraClient:
     # ------------------------------------------------------------------ fields
 
     async def field_list(self, *, fresh: bool = False) -> list[dict[str, Any]]:
-        """Every field of the site (``GET /field``), fetched once and kept; ``fresh`` refetches."""
-        if self._fields is not None and not fresh:
+        """Every field of the site (``GET /field``), kept for ``FIELD_LIST_TTL_SECONDS``; ``fresh`` refetches.
+
+        A client serves one credential, so this is one read per credential and TTL.
+        """
+        if self._fields is not None and not fresh and anyio.current_time() - self._fields_at < FIELD_LIST_TTL_SECONDS:
             return self._fields
         if self._fields_lock is None:
             self._fields_lock = anyio.Lock()
         async with self._fields_lock:
-            if self._fields is None or fresh:
+            if self._fields is None or fresh or anyio.current_time() - self._fields_at >= FIELD_LIST_TTL_SECONDS:
                 data = await self.request("GET", f"{self.api}/field", operation="field.list", fresh=fresh)
                 fields = [item for item in (data or []) if isinstance(item, dict) and "id" in item]
                 self._field_names = {str(f["id"]): str(f.get("name") or f["id"]) for f in fields}
-                self._fields = fields
+                self._fields, self._fields_at = fields, anyio.current_time()
         return self._fields
 
     async def _load_field_names(self) -> None:
@@ -433,8 +438,11 @@ class JiraClient:
         """Field id -> name, once :meth:`field_list` has run (empty before)."""
         return self._field_names
 
-    async def _names_for(self, issues: Sequence[Mapping[str, Any]], known: Mapping[str, str]) -> dict[str, str]:
-        """Names of the custom fields in ``issues``, loading the field list once if needed."""
+    async def names_for(self, issues: Sequence[Mapping[str, Any]], known: Mapping[str, str]) -> dict[str, str]:
+        """Names of the custom fields in ``issues``, loading the field list once if needed.
+
+        For issues read through other APIs than :meth:`get_issue` and :meth:`search` (the agile API).
+        """
         wanted = {name for issue in issues for name, value in (issue.get("fields") or {}).items()
                   if name.startswith("customfield_") and value not in (None, [], "")}
         if not wanted or wanted <= set(known):
@@ -471,7 +479,7 @@ class JiraClient:
             fresh=fresh,
         )
         raw = _json(raw, "issue.get")
-        names = await self._names_for([raw], raw.get("names") or {})
+        names = await self.names_for([raw], raw.get("names") or {})
         return {**raw, "names": names} if names else raw
 
     async def search(
@@ -509,7 +517,7 @@ class JiraClient:
                 data = await self.request("GET", "/rest/api/2/search", operation="search.jql", params=params,
                                           fresh=fresh)
             page = decode_dc_search(data, start)
-        page.names = await self._names_for(page.issues, page.names)
+        page.names = await self.names_for(page.issues, page.names)
         if page.names:
             page.issues = [{**issue, "names": page.names} for issue in page.issues]
         return page

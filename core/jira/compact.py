@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from jiraplug.jira.shapes import obj, objects, scalar, text
+
 # Fields shown when the caller does not ask for specific ones.
 DEFAULT_FIELDS = (
     "summary", "status", "issuetype", "priority", "assignee", "reporter", "labels",
@@ -58,13 +60,14 @@ def compact_issue(
     fields are shown under their names when ``field_names`` or the issue's own ``names``
     (``expand=names``, or added by the client) know them, else under their ids.
     """
-    names = {**(raw.get("names") or {}), **(field_names or {})}
+    names = {str(k): str(v) for k, v in {**obj(raw.get("names")), **(field_names or {})}.items()
+             if isinstance(v, str)}
     wanted, dropped = _selection(fields, names)
-    key = raw.get("key")
-    out: dict[str, Any] = {"key": key} if key else {"id": raw.get("id")}
+    key = text(raw.get("key"))
+    out: dict[str, Any] = {"key": key} if key else {"id": scalar(raw.get("id"))}
     if key:
         out["url"] = f"{base_url.rstrip('/')}/browse/{key}"
-    for field_id, value in (raw.get("fields") or {}).items():
+    for field_id, value in obj(raw.get("fields")).items():
         if field_id in dropped or (wanted is not None and field_id not in wanted):
             continue
         rendered = render_field(field_id, value)
@@ -116,78 +119,77 @@ def render_value(value: Any) -> Any:
 def _comments(value: Any) -> list[dict[str, Any]]:
     items = value.get("comments", []) if isinstance(value, Mapping) else value
     return [
-        _without_empty({"id": c.get("id"), "author": render_value(c.get("author")), "created": c.get("created"),
-                        "body": render_text(c.get("body"))})
-        for c in items or [] if isinstance(c, Mapping)
+        _without_empty({"id": scalar(c.get("id")), "author": render_value(c.get("author")),
+                        "created": scalar(c.get("created")), "body": render_text(c.get("body"))})
+        for c in objects(items)
     ]
 
 
 def _worklogs(value: Any) -> list[dict[str, Any]]:
     items = value.get("worklogs", []) if isinstance(value, Mapping) else value
     return [
-        _without_empty({"id": w.get("id"), "author": render_value(w.get("author")), "started": w.get("started"),
-                        "timeSpent": w.get("timeSpent"), "comment": render_text(w.get("comment"))})
-        for w in items or [] if isinstance(w, Mapping)
+        _without_empty({"id": scalar(w.get("id")), "author": render_value(w.get("author")),
+                        "started": scalar(w.get("started")), "timeSpent": scalar(w.get("timeSpent")),
+                        "comment": render_text(w.get("comment"))})
+        for w in objects(items)
     ]
 
 
 def _attachments(value: Any) -> list[dict[str, Any]]:
     return [
-        _without_empty({"id": str(a.get("id")), "filename": a.get("filename"), "size": a.get("size"),
-                        "mimeType": a.get("mimeType"), "created": a.get("created"),
+        _without_empty({"id": text(a.get("id")), "filename": scalar(a.get("filename")), "size": scalar(a.get("size")),
+                        "mimeType": scalar(a.get("mimeType")), "created": scalar(a.get("created")),
                         "author": render_value(a.get("author"))})
-        for a in value or [] if isinstance(a, Mapping)
+        for a in objects(value)
     ]
 
 
 def _issue_ref(issue: Any) -> dict[str, Any]:
     if not isinstance(issue, Mapping):
         return {}
-    fields = issue.get("fields") or {}
-    return _without_empty({"key": issue.get("key"), "summary": fields.get("summary"),
+    fields = obj(issue.get("fields"))
+    return _without_empty({"key": scalar(issue.get("key")), "summary": scalar(fields.get("summary")),
                            "status": render_value(fields.get("status"))})
 
 
 def _links(value: Any) -> list[dict[str, Any]]:
     out = []
-    for link in value or []:
-        if not isinstance(link, Mapping):
-            continue
-        kind = link.get("type") or {}
-        if link.get("outwardIssue"):
-            out.append({"type": kind.get("outward") or kind.get("name"), **_issue_ref(link["outwardIssue"])})
-        elif link.get("inwardIssue"):
-            out.append({"type": kind.get("inward") or kind.get("name"), **_issue_ref(link["inwardIssue"])})
+    for link in objects(value):
+        kind = obj(link.get("type"))  # a list here (seen in real answers) leaves the link untyped
+        for side, phrase in (("outwardIssue", "outward"), ("inwardIssue", "inward")):
+            if isinstance(link.get(side), Mapping):
+                out.append(_without_empty({"type": text(kind.get(phrase)) or text(kind.get("name")),
+                                           **_issue_ref(link[side])}))
+                break
     return out
 
 
 def _subtasks(value: Any) -> list[dict[str, Any]]:
     # The spec's examples show sub-tasks both as issues and as links to them.
-    out = []
-    for item in value or []:
-        if isinstance(item, Mapping):
-            out.append(_issue_ref(item.get("outwardIssue") or item))
+    out = [_issue_ref(item.get("outwardIssue") or item) for item in objects(value)]
     return [item for item in out if item]
 
 
 def _project(value: Any) -> Any:
-    return _without_empty({"key": value.get("key"), "name": value.get("name")}) if isinstance(value, Mapping) else value
+    if not isinstance(value, Mapping):
+        return scalar(value)
+    return _without_empty({"key": scalar(value.get("key")), "name": scalar(value.get("name"))})
 
 
 def _count(key: str) -> Any:
-    return lambda value: value.get(key) if isinstance(value, Mapping) else value
+    return lambda value: scalar(value.get(key)) if isinstance(value, Mapping) else scalar(value)
 
 
 def _time_tracking(value: Any) -> Any:
     if not isinstance(value, Mapping):
-        return value
-    return _without_empty({k: value.get(k) for k in ("originalEstimate", "remainingEstimate", "timeSpent")})
+        return scalar(value)
+    return _without_empty({k: scalar(value.get(k)) for k in ("originalEstimate", "remainingEstimate", "timeSpent")})
 
 
 def _progress(value: Any) -> Any:
     if not isinstance(value, Mapping):
-        return value
-    return _without_empty({k: value.get(k) for k in ("progress", "total", "percent")})
+        return scalar(value)
+    return _without_empty({k: scalar(value.get(k)) for k in ("progress", "total", "percent")})
 
 
 _SPECIAL: dict[str, Any] = {
@@ -211,7 +213,10 @@ _SPECIAL: dict[str, Any] = {
 def _looks_like_sprint(value: Any) -> bool:
     if isinstance(value, str):
         return "greenhopper.service.sprint.Sprint@" in value
-    return isinstance(value, Mapping) and "boardId" in value and "state" in value and "name" in value
+    # The Sprint field carries boardId; the agile API's own sprint objects (an issue's
+    # "sprint" and "closedSprints") carry originBoardId instead.
+    return (isinstance(value, Mapping) and ("boardId" in value or "originBoardId" in value)
+            and "state" in value and "name" in value)
 
 
 def _sprint(value: Any) -> str:
@@ -222,7 +227,7 @@ def _sprint(value: Any) -> str:
         name, state = parts["name"], parts.get("state")
     else:
         name, state = value.get("name"), value.get("state")
-    return f"{name} ({state.lower()})" if state else str(name)
+    return f"{name} ({state.lower()})" if isinstance(state, str) and state else str(name)
 
 
 # ---------------------------------------------------------------------------- helpers

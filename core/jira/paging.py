@@ -71,12 +71,12 @@ def decode_cloud_search(data: Any) -> SearchPage:
     data = _object(data, "search.jql")
     token = data.get("nextPageToken")
     last = data.get("isLast")
-    if last is None:  # older answers: a token means more
+    if not isinstance(last, bool):  # older answers: a token means more
         last = not token
     return SearchPage(
-        issues=_list(data.get("issues"), "issues"),
-        next_page_token=str(token) if token and not last else None,
-        names=dict(data.get("names") or {}),
+        issues=_issues(data.get("issues")),
+        next_page_token=str(token) if token and isinstance(token, (str, int)) and not last else None,
+        names=_names(data.get("names")),
     )
 
 
@@ -100,16 +100,16 @@ def dc_search_params(
 def decode_dc_search(data: Any, start_at: int) -> SearchPage:
     """A :class:`SearchPage` from Data Center's search answer; the token is the next ``startAt``."""
     data = _object(data, "search")
-    issues = _list(data.get("issues"), "issues")
+    issues = _issues(data.get("issues"))
     total = data.get("total")
     start = data.get("startAt", start_at)
-    following = (start if isinstance(start, int) else start_at) + len(issues)
+    following = (start if _is_int(start) else start_at) + len(issues)
     more = bool(issues) and (not isinstance(total, int) or following < total)
     return SearchPage(
         issues=issues,
         next_page_token=str(following) if more else None,
-        total=total if isinstance(total, int) else None,
-        names=dict(data.get("names") or {}),
+        total=total if _is_int(total) else None,
+        names=_names(data.get("names")),
     )
 
 
@@ -133,8 +133,8 @@ def decode_offset_page(data: Any, items_key: str, start_at: int, asked: int) -> 
     data = _object(data, items_key)
     items = _list(data.get(items_key), items_key)
     start = data.get("startAt", start_at)
-    following = (start if isinstance(start, int) else start_at) + len(items)
-    total = data.get("total") if isinstance(data.get("total"), int) else None
+    following = (start if _is_int(start) else start_at) + len(items)
+    total = data.get("total") if _is_int(data.get("total")) else None
     if isinstance(data.get("isLast"), bool):
         more = not data["isLast"]
     elif total is not None:
@@ -156,3 +156,19 @@ def _list(value: Any, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise JiraError(f"Jira's answer has {key!r} as {type(value).__name__}, not a list", status=502)
     return value
+
+
+def _issues(value: Any) -> list[dict[str, Any]]:
+    """The issues of a search page; an entry that is not an issue object is skipped."""
+    return [issue for issue in _list(value, "issues") if isinstance(issue, dict)]
+
+
+def _names(value: Any) -> dict[str, str]:
+    """``expand=names``: field id -> name; entries of another shape are skipped."""
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): v for k, v in value.items() if isinstance(v, str)}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -154,7 +154,6 @@ def _add_tool(server: MCPServer[Any], tool: ToolDef) -> None:
             idempotent_hint=spec.idempotent,
             open_world_hint=spec.open_world,
         ),
-        meta={"jiraplug/toolset": tool.plugin},
         structured_output=tool.structured_output,
     )
     # The SDK offers no hook between schema generation and tools/list: trim the stored Tool.

@@ -18,6 +18,8 @@ import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    import socket
+
     import uvicorn
 
 POLL_SECONDS = 0.05
@@ -41,8 +43,12 @@ class InFlight:
             self.count -= 1
 
 
-async def serve_draining(server: uvicorn.Server, in_flight: InFlight, timeout: float) -> None:
-    """Run ``server`` (whose app is wrapped by ``in_flight``) with a draining shutdown."""
+async def serve_draining(server: uvicorn.Server, in_flight: InFlight, timeout: float,
+                         sockets: list[socket.socket] | None = None) -> None:
+    """Run ``server`` (whose app is wrapped by ``in_flight``) with a draining shutdown.
+
+    ``sockets``: listen on these instead of binding the configured address (``--workers``).
+    """
     from sse_starlette.sse import AppStatus
 
     AppStatus.disable_automatic_graceful_drain()
@@ -51,7 +57,7 @@ async def serve_draining(server: uvicorn.Server, in_flight: InFlight, timeout: f
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_close_streams_when_drained, server, in_flight, timeout)
             try:
-                await server.serve()
+                await server.serve(sockets=sockets)
             except KeyboardInterrupt as exc:  # uvicorn re-raises the stop signal once it has shut down
                 stopped_by = exc
             finally:

@@ -440,6 +440,11 @@ async def _attachment_delete(scope: _Scope, path: dict[str, str], body: Any, inf
                           "checked against the projects filter")
 
 
+@_route("PUT", r"/jira/forms/cloud/[^/]+/issue/(?P<issue>[^/]+)/form/[^/]+(?:/action/(?:submit|reopen))?")
+async def _form_write(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    await scope.issue(path["issue"], "the issue of the form")
+
+
 @_route("POST", f"{AGILE}/sprint")
 async def _sprint_create(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
     await scope.board((body or {}).get("originBoardId"), "the board of the new sprint")
@@ -471,6 +476,29 @@ async def _rank(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> No
     for name in ("rankBeforeIssue", "rankAfterIssue"):
         if body.get(name):
             await scope.issue(body[name], "the issue ranked against")
+
+
+SERVICE_DESK = r"/rest/servicedeskapi"
+
+
+@_route("POST", f"{SERVICE_DESK}/request")
+async def _request_create(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    """A customer request: its project is the one of the service desk the body names."""
+    desk = _ref_text((body or {}).get("serviceDeskId") if isinstance(body, dict) else None)
+    if desk is None or not desk.isdigit():
+        raise UserFacingError("the new request names no service desk, so it cannot be checked against the "
+                              "projects filter")
+
+    async def fetch() -> str:
+        found = await scope.get(f"{SERVICE_DESK}/servicedesk/{desk}", "servicedesk.get")
+        return str(found.get("projectKey") or "").upper()
+
+    scope.project_key(await scope.lookups.owner("servicedesk", scope.client, desk, fetch), "the service desk")
+
+
+@_route("POST DELETE", f"{SERVICE_DESK}/request/(?P<issue>[^/]+)/(?:comment|approval/[0-9]+|transition|participant)")
+async def _request_part(scope: _Scope, path: dict[str, str], body: Any, info: Any) -> None:
+    await scope.issue(path["issue"], "the request written to")
 
 
 def _rest_path(request: httpx2.Request) -> str:

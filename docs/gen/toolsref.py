@@ -75,22 +75,36 @@ def tool_section(tool: Any, operator_only: bool) -> list[str]:
     return lines
 
 
-async def listed_tools() -> tuple[list[Any], set[str]]:
+async def listed_tools() -> tuple[list[Any], set[str], dict[str, str]]:
+    """What tools/list offers; the operator-only tool names; each tool's toolset (the plugin that registered it)."""
     app = bootstrap(environ=ENVIRON)
     server = build_server(app.settings, app.plugins)
     registry = ToolRegistry()
     app.plugins.register_tools(registry, app.settings)
     operator_only = {tool.name for tool in registry if tool.operator_only}
-    return await server.list_tools(), operator_only
+    toolset_of = {tool.name: tool.plugin for tool in registry}
+    return await server.list_tools(), operator_only, toolset_of
+
+
+def listing_size(tools: list[Any]) -> int:
+    """Bytes of compact JSON these tools take in tools/list (the measure of the budget test)."""
+    return len(json.dumps([tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools],
+                          separators=(",", ":")))
 
 
 def render() -> str:
-    tools, operator_only = anyio.run(listed_tools)
+    tools, operator_only, toolset_of = anyio.run(listed_tools)
     by_toolset: dict[str, list[Any]] = defaultdict(list)
     for tool in tools:
-        by_toolset[(tool.meta or {}).get("jiraplug/toolset", "other")].append(tool)
-    lines = [HEADER, "| toolset | tools |", "|---|---|"]
-    lines += [f"| [{toolset}](#{toolset}) | {len(items)} |" for toolset, items in by_toolset.items()]
+        by_toolset[toolset_of[tool.name]].append(tool)
+    total = listing_size(tools)
+    lines = [HEADER, f"With every toolset on, `tools/list` is {total:,} bytes of compact JSON for {len(tools)} tools. "
+             "Each toolset's share tells what `TOOLSETS` saves in every request a client sends its model.", "",
+             "| toolset | tools | read-only | bytes | share |", "|---|---|---|---|---|"]
+    for toolset, items in by_toolset.items():
+        size = listing_size(items)
+        reading = sum(1 for tool in items if tool.annotations and tool.annotations.read_only_hint)
+        lines.append(f"| [{toolset}](#{toolset}) | {len(items)} | {reading} | {size:,} | {100 * size / total:.1f}% |")
     lines.append("")
     for toolset, items in by_toolset.items():
         lines += [f"## {toolset}", ""]

@@ -8,10 +8,11 @@
   body read included; the ``ratelimit`` plugin sits inside it, so its waits and retries keep
   the slot (fewer requests in flight while Jira throttles). Waiting longer than
   ``pool_timeout_seconds`` for a slot fails like httpx's own pool timeout.
-- ``tool_call_middleware`` runs at most ``max_concurrent_tasks`` tool calls at once; up to
-  ``queue_size`` more wait (first come, first served) for at most ``queue_timeout_seconds``;
-  beyond that a call is refused at once with a "busy, retry in a moment" tool error, so a
-  burst cannot grow memory without bound.
+- ``tool_call_middleware`` runs at most ``max_concurrent_tasks`` tool calls at once; more
+  wait (first come, first served) while their expected wait, from how long calls hold a
+  slot, stays within ``queue_timeout_seconds``; a call expected to wait longer is refused at
+  once with a "busy, retry in a moment" tool error, and ``queue_size`` waiting calls are a
+  hard bound, so a burst cannot grow memory without bound.
 
 Metrics: ``jiraplug.pool.wait.duration`` (histogram, s), ``jiraplug.pool.in_flight`` and
 ``jiraplug.pool.queue.depth`` (up-down counters), ``jiraplug.pool.rejected`` (counter), each
@@ -75,6 +76,9 @@ class PoolState:
                 "queued": self.tasks.queued,
                 "max_concurrent_tasks": self.tasks.limit,
                 "queue_size": self.tasks.queue_size,
+                "queue_timeout_seconds": self.tasks.timeout,
+                "mean_call_seconds": None if self.tasks.service.mean is None else round(self.tasks.service.mean, 6),
+                "expected_wait_seconds": round(self.tasks.expected_wait(), 6),
                 "rejected": dict(self.tasks.stats.rejected),
                 **waits(self.tasks.stats),
             },
@@ -136,6 +140,7 @@ def jira_request_middleware(runtime: Runtime) -> JiraMiddleware:
 def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
     state = state_of(runtime)
     metrics = instruments(runtime.telemetry.meter)
+    clock = runtime.clock.monotonic
     attrs = {KIND: "task"}
 
     def wrap(call_next: CallNext) -> CallNext:
@@ -148,10 +153,11 @@ def tool_call_middleware(runtime: Runtime) -> ToolCallMiddleware:
                 return ToolCall.error_result(str(busy))
             metrics.wait.record(waited, attrs)
             metrics.in_flight.add(1, attrs)
+            started = clock()
             try:
                 return await call_next(call)
             finally:
-                state.tasks.release()
+                state.tasks.release(held=clock() - started)
                 metrics.in_flight.add(-1, attrs)
 
         return bounded

@@ -33,7 +33,7 @@ class WaitStats:
     waited: int = 0
     total_wait_seconds: float = 0.0
     max_wait_seconds: float = 0.0
-    rejected: dict[str, int] = field(default_factory=lambda: {"queue_full": 0, "timeout": 0})
+    rejected: dict[str, int] = field(default_factory=lambda: {"queue_full": 0, "expected_wait": 0, "timeout": 0})
 
     def record(self, seconds: float) -> None:
         self.admitted += 1
@@ -43,12 +43,42 @@ class WaitStats:
             self.max_wait_seconds = max(self.max_wait_seconds, seconds)
 
 
-class TaskLimiter:
-    """At most ``limit`` holders; up to ``queue_size`` waiters served first come, first served.
+class ServiceTime:
+    """How long a tool call holds its slot: a moving average of the calls that finished.
 
-    :meth:`acquire` returns how long it waited, or raises :class:`PoolBusy` when the queue
-    is full or the wait exceeds ``timeout``. A cancelled waiter leaves the queue; a slot
-    handed to a waiter that is cancelled at that moment is passed on, never lost.
+    Under load the slots turn over every ``mean / limit`` seconds, so a call with ``n`` calls
+    ahead of it in the queue waits about ``(n + 1) * mean / limit`` (Little's law; when the
+    calls are CPU-bound the hold times grow with the load, and the estimate with them).
+    """
+
+    WEIGHT = 0.1  # of the newest sample: about the last 20 calls count
+
+    def __init__(self) -> None:
+        self.mean: float | None = None  # no call finished yet: nothing to estimate with
+
+    def record(self, seconds: float) -> None:
+        self.mean = seconds if self.mean is None else self.mean + self.WEIGHT * (seconds - self.mean)
+
+    def raise_to(self, seconds: float) -> None:
+        """A waiter timed out: slots turned over slower than estimated; never estimate below ``seconds``."""
+        self.mean = seconds if self.mean is None else max(self.mean, seconds)
+
+    def expected_wait(self, ahead: int, limit: int) -> float:
+        """Seconds a call with ``ahead`` calls queued before it is likely to wait (0 without an estimate)."""
+        return 0.0 if self.mean is None else (ahead + 1) * self.mean / limit
+
+
+class TaskLimiter:
+    """At most ``limit`` holders; waiters served first come, first served, admitted by expected wait.
+
+    A call that finds every slot taken joins the queue while its expected wait (see
+    :class:`ServiceTime`) stays within ``timeout``; one that would wait longer is refused at
+    once (:class:`PoolBusy`, reason ``expected_wait``), as is one that finds ``queue_size``
+    calls waiting (``queue_full``: the hard bound on the queue's memory). A queued call that
+    still waits ``timeout`` is refused then (``timeout``). :meth:`acquire` returns how long it
+    waited; the holder calls :meth:`release` with how long it held the slot. A cancelled
+    waiter leaves the queue; a slot handed to a waiter that is cancelled at that moment is
+    passed on, never lost.
     """
 
     def __init__(self, limit: int, queue_size: int, timeout: float, *, on_queue: Any = None,
@@ -59,6 +89,7 @@ class TaskLimiter:
         self.queue_size = queue_size
         self.timeout = timeout
         self.active = 0
+        self.service = ServiceTime()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._on_queue = on_queue or (lambda delta: None)
         self._clock = clock  # measures waits; the timeout runs on the event loop's clock
@@ -69,18 +100,34 @@ class TaskLimiter:
         """Callers waiting for a slot."""
         return len(self._waiters)
 
+    def expected_wait(self) -> float:
+        """Seconds the next call to arrive is likely to wait (0 while a slot is free)."""
+        if self.active < self.limit and not self._waiters:
+            return 0.0
+        return self.service.expected_wait(len(self._waiters), self.limit)
+
     async def acquire(self) -> float:
         if self.active < self.limit and not self._waiters:
             self.active += 1
             self.stats.record(0.0)
             return 0.0
-        if len(self._waiters) >= self.queue_size:
+        ahead = len(self._waiters)
+        if ahead >= self.queue_size:
             self.stats.rejected["queue_full"] += 1
             raise PoolBusy(
-                f"jiraplug is busy: {self.active} tool calls are running and {len(self._waiters)} are waiting "
+                f"jiraplug is busy: {self.active} tool calls are running and {ahead} are waiting "
                 f"(pool.max_concurrent_tasks = {self.limit}, pool.queue_size = {self.queue_size}); "
                 "retry in a moment",
                 "queue_full",
+            )
+        expected = self.service.expected_wait(ahead, self.limit)
+        if expected > self.timeout:
+            self.stats.rejected["expected_wait"] += 1
+            raise PoolBusy(
+                f"jiraplug is busy: {self.active} tool calls are running and {ahead} are waiting, about "
+                f"{expected:.0f} s of work (more than pool.queue_timeout_seconds = {self.timeout:g}); "
+                "retry in a moment",
+                "expected_wait",
             )
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -95,6 +142,8 @@ class TaskLimiter:
             else:
                 self._forget(waiter)
                 self.stats.rejected["timeout"] += 1
+                # ``ahead + 1`` slots did not turn over in ``timeout``: arrivals behind as many are refused at once.
+                self.service.raise_to(self.timeout * self.limit / (ahead + 1))
                 raise PoolBusy(
                     f"jiraplug is busy: waited {self.timeout:g} s for one of {self.limit} tool-call slots "
                     "(pool.queue_timeout_seconds); retry in a moment",
@@ -119,8 +168,10 @@ class TaskLimiter:
         except ValueError:
             pass
 
-    def release(self) -> None:
-        """Give the slot to the longest waiting caller, or free it."""
+    def release(self, held: float | None = None) -> None:
+        """Give the slot to the longest waiting caller, or free it; ``held``: seconds the call had it."""
+        if held is not None:
+            self.service.record(held)
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

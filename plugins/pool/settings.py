@@ -30,8 +30,14 @@ class PoolSettings(PluginSettings):
     pool_timeout_seconds: float = Field(default=30.0, gt=0, description="Longest wait for a free connection")
     http2: bool = Field(default=False, description="Offer HTTP/2 (negotiated over TLS; needs the h2 package)")
     max_concurrent_tasks: int = Field(default=32, ge=1, description="Tool calls served at once")
-    queue_size: int = Field(default=64, ge=0, description="Tool calls waiting for a slot; beyond: busy error")
-    queue_timeout_seconds: float = Field(default=30.0, gt=0, description="Longest wait in the queue")
+    # Calls are admitted to the queue by their expected wait (under queue_timeout_seconds); this is
+    # only the hard bound on the queue's memory: two waiting calls for each of 500 busy sessions.
+    queue_size: int = Field(
+        default=1024, ge=0, description="Most tool calls waiting for a slot (a memory bound); beyond: busy error"
+    )
+    queue_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest wait in the queue; a call expected to wait longer is refused at once"
+    )
 
     @field_validator("http2")
     @classmethod

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.shapes import obj, scalar
 from jiraplug.jira.compact import SEARCH_FIELDS, compact_issue
+from jiraplug.jira.fields import field_ids
 from jiraplug.jira.paging import OffsetPage
 from jiraplug.server.projects_filter import allowed_projects, guard_board, guard_issue, guard_project, guard_sprint
 from jiraplug.server.registry import ToolRegistry
@@ -35,17 +37,19 @@ DEFAULT_SPRINT_LENGTH = dt.timedelta(days=14)  # Jira's own default when startin
 now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)  # noqa: E731
 
 
-def _compact_board(raw: dict[str, Any]) -> dict[str, Any]:
-    location = raw.get("location") or {}
-    out = {"id": raw.get("id"), "name": raw.get("name"), "type": raw.get("type"),
-           "project": location.get("projectKey")}
+def _compact_board(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")), "type": scalar(raw.get("type")),
+           "project": scalar(obj(raw.get("location")).get("projectKey"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
-def _compact_sprint(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": raw.get("id"), "name": raw.get("name"), "state": raw.get("state"), "goal": raw.get("goal") or None,
-           "start": raw.get("startDate"), "end": raw.get("endDate"), "complete": raw.get("completeDate"),
-           "board_id": raw.get("originBoardId")}
+def _compact_sprint(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")), "state": scalar(raw.get("state")),
+           "goal": scalar(raw.get("goal")) or None, "start": scalar(raw.get("startDate")),
+           "end": scalar(raw.get("endDate")), "complete": scalar(raw.get("completeDate")),
+           "board_id": scalar(raw.get("originBoardId"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
@@ -81,9 +85,12 @@ async def _sprint(sprint_id: int) -> dict[str, Any]:
 
 
 async def _issue_page(found: OffsetPage) -> dict[str, Any]:
-    base_url = jira().base_url
+    client = jira()
+    issues = [issue for issue in found.items if isinstance(issue, dict)]
+    names = await client.names_for(issues, {})  # custom fields under their names, as jira_search shows them
     with stage(RENDER):
-        rendered = await off_loop(lambda: [compact_issue(issue, base_url) for issue in found.items], what="the issues")
+        rendered = await off_loop(lambda: [compact_issue(issue, client.base_url, field_names=names)
+                                           for issue in issues], what="the issues")
     out: dict[str, Any] = {"issues": rendered}
     if found.total is not None:
         out["total"] = found.total
@@ -91,8 +98,15 @@ async def _issue_page(found: OffsetPage) -> dict[str, Any]:
     return out
 
 
-def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
-    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(split_csv(fields) or SEARCH_FIELDS)}
+# Issue fields of the agile API itself (not in the field list): passed as they are.
+AGILE_FIELDS = ("sprint", "closedSprints", "epic", "flagged")
+
+
+async def _issue_params(jql: str | None, fields: str | None) -> dict[str, Any]:
+    asked = split_csv(fields) or []
+    own = [name for name in asked if name in AGILE_FIELDS]
+    wanted = [*own, *(await field_ids(jira(), [name for name in asked if name not in AGILE_FIELDS]) or [])]
+    return {"jql": scoped_jql(jql or "") or None, "fields": ",".join(wanted or SEARCH_FIELDS)}
 
 
 async def jira_list_boards(
@@ -120,7 +134,7 @@ async def jira_get_board_issues(
     client = await jira().ready()
     await guard_board(board_id)
     return await _issue_page(await client.paginate(
-        f"{client.agile}/board/{board_id}/issue", operation="board.issues", params=_issue_params(jql, fields),
+        f"{client.agile}/board/{board_id}/issue", operation="board.issues", params=await _issue_params(jql, fields),
         items_key="issues", limit=limit, start_at=start_at, subject=f"board {board_id}",
     ))
 
@@ -152,7 +166,7 @@ async def jira_get_sprint_issues(
     if allowed_projects():
         await _sprint(sprint_id)
     return await _issue_page(await client.paginate(
-        f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues", params=_issue_params(jql, fields),
+        f"{client.agile}/sprint/{sprint_id}/issue", operation="sprint.issues", params=await _issue_params(jql, fields),
         items_key="issues", limit=limit, start_at=start_at, subject=f"sprint {sprint_id}",
     ))
 

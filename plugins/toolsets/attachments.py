@@ -25,6 +25,7 @@ from mcp.types import BlobResourceContents, EmbeddedResource, ImageContent, Text
 from pydantic import Field
 
 from jiraplug import PluginSettings, hookimpl
+from jiraplug.jira.shapes import obj, objects, scalar, text
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.toolcalls import current_call
@@ -55,10 +56,11 @@ def _max_bytes() -> int:
     return _settings().max_attachment_bytes
 
 
-def _compact(raw: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": str(raw.get("id")), "filename": raw.get("filename"), "size": raw.get("size"),
-           "mime_type": raw.get("mimeType"), "created": raw.get("created"),
-           "author": (raw.get("author") or {}).get("displayName")}
+def _compact(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": text(raw.get("id")), "filename": scalar(raw.get("filename")), "size": scalar(raw.get("size")),
+           "mime_type": scalar(raw.get("mimeType")), "created": scalar(raw.get("created")),
+           "author": scalar(obj(raw.get("author")).get("displayName"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
@@ -67,7 +69,7 @@ async def _attachments_of(key: str) -> list[dict[str, Any]]:
     issue = await client.request(
         "GET", f"{client.api}/issue/{key}", operation="issue.get", params={"fields": "attachment"}, subject=key
     )
-    return (issue.get("fields") or {}).get("attachment") or []
+    return [dict(item) for item in objects(obj(obj(issue).get("fields")).get("attachment"))]
 
 
 async def _attachment(key: str, attachment_id: str) -> dict[str, Any]:
@@ -90,6 +92,45 @@ async def jira_list_attachments(
     return {"issue_key": key, "attachments": [_compact(a) for a in chunk], "next_start_at": following}
 
 
+async def _content(raw: dict[str, Any], cap: int) -> tuple[str, bytes, str | None]:
+    """``(source URL, bytes, content type)`` of an attachment, refused over ``cap`` bytes."""
+    client = await jira().ready()
+    # Cloud and Data Center give different content URLs; the client keeps requests on the Jira site.
+    source = raw.get("content") or f"{client.api}/attachment/content/{raw['id']}"
+    data, content_type = await client.download(source, operation="attachment.download", max_bytes=cap)
+    return source, data, content_type
+
+
+async def jira_get_issue_images(
+    issue_key: IssueKey, limit: Annotated[int, Field(ge=1, le=10)] = 5,
+) -> list[TextContent | ImageContent]:
+    """An issue's image attachments as images (size-limited; the rest are listed)."""
+    key = guard_issue(issue_key)
+    budget = _max_bytes()  # for all the images together: each is sent base64 to the model
+    images = [a for a in await _attachments_of(key) if str(a.get("mimeType") or "").lower() in INLINE_IMAGES]
+    shown: list[ImageContent] = []
+    listed: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for raw in images:
+        size = raw.get("size") if isinstance(raw.get("size"), int) else budget
+        if len(shown) >= limit or size > budget:
+            why = "over the image limit" if len(shown) >= limit else "over the size limit"
+            skipped.append({**_compact(raw), "why": why})
+            continue
+        _, data, _ = await _content(raw, budget)
+        budget -= len(data)
+        listed.append(_compact(raw))
+        shown.append(ImageContent(type="image", data=base64.b64encode(data).decode("ascii"),
+                                  mime_type=str(raw["mimeType"]).lower()))
+    info: dict[str, Any] = {"issue_key": key, "images": listed}
+    if skipped:
+        info["not_shown"] = skipped
+        info["note"] = "use jira_download_attachment for one of these, or view them in Jira"
+    if not images:
+        info["note"] = "the issue has no image attachments (png, jpeg, gif, webp)"
+    return [TextContent(type="text", text=json.dumps(info)), *shown]
+
+
 async def jira_download_attachment(
     issue_key: IssueKey, attachment_id: AttachmentId
 ) -> list[TextContent | ImageContent | EmbeddedResource]:
@@ -104,9 +145,7 @@ async def jira_download_attachment(
             f"attachment {raw.get('filename')!r} is {size} bytes, over the {cap}-byte limit "
             "(attachments.max_attachment_bytes); download it in Jira instead"
         )
-    # Cloud and Data Center give different content URLs; the client keeps requests on the Jira site.
-    source = raw.get("content") or f"{client.api}/attachment/content/{raw['id']}"
-    data, content_type = await client.download(source, operation="attachment.download", max_bytes=cap)
+    source, data, content_type = await _content(raw, cap)
     mime = (raw.get("mimeType") or content_type or "application/octet-stream").split(";")[0].strip().lower()
     info = TextContent(type="text", text=json.dumps({"issue_key": key, **_compact(raw), "size": len(data)}))
     uri = source if "://" in source else f"{client.base_url}{source}"
@@ -242,5 +281,6 @@ def plugin_settings() -> type[AttachmentsSettings]:
 def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_list_attachments, title="List attachments", read_only=True, idempotent=True)
     registry.add(jira_download_attachment, title="Download attachment", read_only=True, idempotent=True)
+    registry.add(jira_get_issue_images, title="Issue images", read_only=True, idempotent=True)
     registry.add(jira_upload_attachment, title="Upload attachment")
     registry.add(jira_delete_attachment, title="Delete attachment", destructive=True, idempotent=True)

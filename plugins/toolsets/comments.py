@@ -7,6 +7,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.compact import render_text
+from jiraplug.jira.shapes import obj, scalar
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.server.toolkit import IssueKey, Limit, StartAt, jira, off_loop
@@ -15,14 +17,15 @@ CommentId = Annotated[str, Field(description="Comment id (from jira_get_comments
 Body = Annotated[str, Field(description="Markdown", min_length=1)]
 
 
-def _comment(raw: dict[str, Any]) -> dict[str, Any]:
-    author = raw.get("author") or {}
+def _comment(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    author = obj(raw.get("author"))
     return {
-        "id": raw.get("id"),
-        "author": author.get("displayName") or author.get("name"),
-        "created": raw.get("created"),
-        "updated": raw.get("updated"),
-        "body": jira().text_from_jira(raw.get("body")),
+        "id": scalar(raw.get("id")),
+        "author": scalar(author.get("displayName") or author.get("name")),
+        "created": scalar(raw.get("created")),
+        "updated": scalar(raw.get("updated")),
+        "body": render_text(raw.get("body")),
     }
 
 

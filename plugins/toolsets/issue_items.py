@@ -32,6 +32,12 @@ class IssueItems:
                                       subject=key)
         return {"issue": key, self.plural: found.items, "total": found.total, "next_start_at": found.next_start_at}
 
+    async def get(self, issue_key: str, item_id: str) -> tuple[str, Any]:
+        """``(issue key, Jira's answer)`` for item ``item_id``."""
+        client, key = jira(), guard_issue(issue_key)
+        path = f"{client.api}/issue/{key}/{self.part}/{numeric_id(item_id, self.part, self.listed_by)}"
+        return key, await client.request("GET", path, operation=f"{self.part}.get", subject=key)
+
     async def add(self, issue_key: str, body: dict[str, Any]) -> tuple[str, Any]:
         """``(issue key, Jira's answer)`` after adding one."""
         return await self._write("POST", "add", issue_key, None, body)

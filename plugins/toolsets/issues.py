@@ -9,9 +9,10 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.changelog import Changes, latest_changes, latest_from_expand
 from jiraplug.jira.compact import DEFAULT_FIELDS, SEARCH_FIELDS, compact_issue, render_field
 from jiraplug.jira.client import SEARCH_PAGE_MAX
-from jiraplug.jira.fields import FieldCatalog
+from jiraplug.jira.fields import FieldCatalog, field_ids
 from jiraplug.plugins.toolsets.issue_items import COMMENTS
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.stages import RENDER, stage
@@ -20,6 +21,7 @@ from jiraplug.server.projects_filter import guard_issue, guard_project
 from jiraplug.server.toolkit import IssueKey, jira, off_loop, scoped_jql, split_csv
 
 MAX_SEARCH = 1000
+CHANGES_IN_ISSUE = 50  # changes jira_get_issue shows with changelog=true (more: jira_batch_get_changelogs)
 BULK_CHUNK = 50  # Jira's limit of issues per bulk create call
 
 Fields = Annotated[str | None, Field(description="Comma-separated field names or ids; default: common fields")]
@@ -42,7 +44,8 @@ async def jira_search(
         if ctx is not None and limit > SEARCH_PAGE_MAX:  # a search of one page needs no progress
             await ctx.report_progress(done, limit if total is None else min(limit, total), "issues fetched")
 
-    found = await client.search_all(scoped_jql(jql), limit, fields=split_csv(fields) or list(SEARCH_FIELDS),
+    wanted = await field_ids(client, split_csv(fields))
+    found = await client.search_all(scoped_jql(jql), limit, fields=wanted or list(SEARCH_FIELDS),
                                     page_token=page_token, progress=progress)
     with stage(RENDER):
         rendered = await off_loop(lambda: [compact_issue(issue, client.base_url) for issue in found.issues],
@@ -59,14 +62,18 @@ async def jira_get_issue(
     fields: Fields = None,
     expand: Annotated[str | None, Field(description="e.g. renderedFields,changelog")] = None,
     comment_limit: Annotated[int, Field(ge=0, le=100, description="Latest comments to include")] = 10,
-    changelog: Annotated[bool, Field(description="Include the change history")] = False,
+    changelog: Annotated[bool, Field(description="Include the latest 50 changes")] = False,
 ) -> dict[str, Any]:
     """Get one issue: summary, status, people, dates, description and comments as Markdown."""
     client = jira()
     key = guard_issue(issue_key)
-    wanted = split_csv(fields)
+    wanted = await field_ids(client, split_csv(fields))
     expands = split_csv(expand) or []
-    if changelog and "changelog" not in expands:
+    await client.ready()
+    if changelog and client.is_cloud:
+        # Cloud's embedded changelog is capped: its changelog list (paged oldest first) is read instead.
+        expands = [item for item in expands if item != "changelog"]
+    elif changelog and "changelog" not in expands:
         expands.append("changelog")
     latest: Any = None
     comments_error: str | None = None
@@ -86,13 +93,18 @@ async def jira_get_issue(
             raise latest
     else:
         raw = await client.get_issue(key, fields=wanted or list(DEFAULT_FIELDS), expand=expands or None)
+    history: Changes | None = None
+    if changelog:
+        history = (await latest_changes(client, key, CHANGES_IN_ISSUE) if client.is_cloud
+                   else latest_from_expand(raw.get("changelog"), CHANGES_IN_ISSUE))
     with stage(RENDER):
-        return await off_loop(_render_issue, raw, client.base_url, latest, comments_error, comment_limit, changelog,
+        return await off_loop(_render_issue, raw, client.base_url, latest, comments_error, comment_limit, history,
                               what=f"issue {key}")
 
 
 def _render_issue(
-    raw: dict[str, Any], base_url: str, latest: Any, comments_error: str | None, comment_limit: int, changelog: bool
+    raw: dict[str, Any], base_url: str, latest: Any, comments_error: str | None, comment_limit: int,
+    history: Changes | None,
 ) -> dict[str, Any]:
     """jira_get_issue's answer: the issue rendered for reading, with its latest comments."""
     issue = compact_issue(raw, base_url)
@@ -107,8 +119,9 @@ def _render_issue(
             issue["comment_total"] = total  # the rest: jira_get_comments
     elif isinstance(issue.get("comment"), list):
         issue["comment"] = issue["comment"][-comment_limit:] if comment_limit else []
-    if changelog:
-        issue["changelog"] = _histories((raw.get("changelog") or {}).get("histories", []))
+    if history is not None:
+        issue["changelog"] = history.changes
+        issue["changelog_counts"] = history.summary()
     return issue
 
 
@@ -278,25 +291,18 @@ async def jira_batch_get_changelogs(
     fields: Annotated[str | None, Field(description="Only changes of these fields (comma-separated)")] = None,
     limit: Annotated[int, Field(ge=1, le=100, description="Max changes per issue")] = 20,
 ) -> dict[str, Any]:
-    """Change history of several issues."""
+    """Latest changes of several issues, oldest first, with how many histories each issue has."""
     client = jira()
     keys = [guard_issue(key) for key in issue_keys]
     only = {name.lower() for name in split_csv(fields) or []}
+
+    def keep(entry: dict[str, Any]) -> bool:
+        return not only or str(entry["field"]).lower() in only
+
     result: dict[str, Any] = {}
     for key in keys:
-        if client.is_cloud:
-            data = await client.request(
-                "GET", f"{client.api}/issue/{key}/changelog", operation="issue.changelog",
-                params={"maxResults": 100}, subject=key,
-            )
-            histories = data.get("values", [])
-        else:
-            raw = await client.get_issue(key, fields=["summary"], expand=["changelog"])
-            histories = (raw.get("changelog") or {}).get("histories", [])
-        entries = _histories(histories)
-        if only:
-            entries = [e for e in entries if e["field"].lower() in only]
-        result[key] = entries[-limit:]
+        found = await latest_changes(client, key, limit, keep)
+        result[key] = {"changes": found.changes, **found.summary()}
     return {"changelogs": result}
 
 
@@ -346,21 +352,6 @@ async def _create_fields(
 # Fields that have their own argument: custom_fields may not set them a second time. (Every
 # reference in every field is checked against JIRA_PROJECTS_FILTER by jiraplug.server.projects_filter.)
 REFERENCE_FIELDS = {"project", "parent"}
-
-
-def _histories(histories: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    entries = []
-    for history in histories:
-        author = history.get("author") or {}
-        for item in history.get("items", []):
-            entries.append({
-                "at": history.get("created"),
-                "by": author.get("displayName") or author.get("name"),
-                "field": item.get("field"),
-                "from": item.get("fromString"),
-                "to": item.get("toString"),
-            })
-    return entries
 
 
 @hookimpl

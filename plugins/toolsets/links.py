@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.shapes import expect_object, objects, scalar
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
@@ -25,11 +26,19 @@ EPIC_LINK_FIELD = "Epic Link"  # Data Center's custom field holding an issue's e
 async def _link_types() -> list[dict[str, Any]]:
     client = await jira().ready()
     body = await client.request("GET", f"{client.api}/issueLinkType", operation="issueLinkType.list")
-    return (body or {}).get("issueLinkTypes") or []
+    return link_types_of(body)
+
+
+def link_types_of(body: Any) -> list[dict[str, Any]]:
+    """The link types of an ``issueLinkType`` answer; entries of another shape are skipped."""
+    page = expect_object(body, "issueLinkType.list", "an object with issueLinkTypes")
+    return [dict(item) for item in objects(page.get("issueLinkTypes"))]
 
 
 def _compact_type(raw: dict[str, Any]) -> dict[str, Any]:
-    return {"id": raw.get("id"), "name": raw.get("name"), "outward": raw.get("outward"), "inward": raw.get("inward")}
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")), "outward": scalar(raw.get("outward")),
+           "inward": scalar(raw.get("inward"))}
+    return {key: value for key, value in out.items() if value is not None}
 
 
 async def _resolve_type(link_type: str) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.shapes import obj, objects, scalar
 from jiraplug.server.registry import ToolRegistry
+from jiraplug.jira.errors import JiraError
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.server.projects_filter import allowed_projects, guard_project, guard_version
 from jiraplug.server.toolkit import Limit, StartAt, jira, parse_day, slice_page
@@ -29,12 +31,12 @@ MAX_CREATE_FIELDS = 5000  # bounded: 50 pages of 100 is far beyond any real crea
 
 
 def _values(body: Any, *keys: str) -> list[dict[str, Any]]:
-    """The item list of a page (Cloud and Data Center name it differently), or the body if a list."""
+    """The item objects of a page (Cloud and Data Center name it differently), or of the body if a list."""
     if isinstance(body, list):
-        return body
+        return [dict(item) for item in objects(body)]
     for key in keys:
         if isinstance(body, dict) and isinstance(body.get(key), list):
-            return body[key]
+            return [dict(item) for item in objects(body[key])]
     return []
 
 
@@ -92,29 +94,35 @@ def field_type(schema: dict[str, Any] | None) -> str | None:
     return f"{kind}<{schema['items']}>" if kind == "array" and schema.get("items") else kind
 
 
-def compact_version(raw: dict[str, Any]) -> dict[str, Any]:
+def compact_version(raw: Any) -> dict[str, Any]:
     """A version: id, name and its release state and dates."""
+    raw = obj(raw)
     out = {
-        "id": raw.get("id"),
-        "name": raw.get("name"),
-        "description": raw.get("description") or None,
-        "released": bool(raw.get("released")),
-        "archived": bool(raw.get("archived")),
-        "start_date": raw.get("startDate"),
-        "release_date": raw.get("releaseDate"),
-        "overdue": raw.get("overdue"),
+        "id": scalar(raw.get("id")),
+        "name": scalar(raw.get("name")),
+        "description": scalar(raw.get("description")) or None,
+        "released": raw.get("released") is True,
+        "archived": raw.get("archived") is True,
+        "start_date": scalar(raw.get("startDate")),
+        "release_date": scalar(raw.get("releaseDate")),
+        "overdue": scalar(raw.get("overdue")),
     }
     return {key: value for key, value in out.items() if value is not None}
 
 
-def _compact_project(raw: dict[str, Any]) -> dict[str, Any]:
-    return {"key": raw.get("key"), "id": raw.get("id"), "name": raw.get("name"), "type": raw.get("projectTypeKey")}
+def _compact_project(raw: Any) -> dict[str, Any]:
+    """A project: key, id, name and type; what Jira did not send is left out (no nulls)."""
+    raw = obj(raw)
+    out = {"key": scalar(raw.get("key")), "id": scalar(raw.get("id")), "name": scalar(raw.get("name")),
+           "type": scalar(raw.get("projectTypeKey"))}
+    return {key: value for key, value in out.items() if value is not None}
 
 
-def _compact_component(raw: dict[str, Any]) -> dict[str, Any]:
-    lead = raw.get("lead") or {}
-    out = {"id": raw.get("id"), "name": raw.get("name"), "description": raw.get("description") or None,
-           "lead": lead.get("displayName")}
+def _compact_component(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    out = {"id": scalar(raw.get("id")), "name": scalar(raw.get("name")),
+           "description": scalar(raw.get("description")) or None,
+           "lead": scalar(obj(raw.get("lead")).get("displayName"))}
     return {key: value for key, value in out.items() if value is not None}
 
 
@@ -261,6 +269,30 @@ async def jira_create_version(
     return compact_version(created)
 
 
+class NewVersion(BaseModel):
+    """One version of :func:`jira_create_versions`."""
+
+    name: str
+    description: str | None = None
+    start_date: Day = None
+    release_date: Day = None
+    released: bool = False
+
+
+async def jira_create_versions(
+    project_key: ProjectKey, versions: Annotated[list[NewVersion], Field(min_length=1, max_length=50)],
+) -> dict[str, Any]:
+    """Create several versions in a project; reports each one's outcome."""
+    guard_project(project_key)  # a refusal stops them all, rather than failing each
+    created, failed = [], []
+    for spec in versions:
+        try:
+            created.append(await jira_create_version(project_key, **spec.model_dump()))
+        except (JiraError, UserFacingError) as exc:
+            failed.append({"name": spec.name, "error": str(exc)})
+    return {"created": created, "failed": failed}
+
+
 async def jira_update_version(
     version_id: Annotated[str, Field(description="Version id, from jira_list_project_versions")],
     name: str | None = None,
@@ -335,6 +367,7 @@ def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_get_create_metadata, title="Fields to create an issue", **read)
     registry.add(jira_list_project_versions, title="List versions", **read)
     registry.add(jira_create_version, title="Create version")
+    registry.add(jira_create_versions, title="Create versions")
     registry.add(jira_update_version, title="Update version", idempotent=True)
     registry.add(jira_list_project_components, title="List components", **read)
     registry.add(jira_create_component, title="Create component")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.shapes import obj, scalar, text
 from jiraplug.jira.fields import FieldCatalog
 from jiraplug.plugins.toolsets.projects import (
     compact_option,
@@ -27,15 +28,17 @@ from jiraplug.tool_errors import UserFacingError
 UserId = Annotated[str, Field(description="accountId (Cloud) or username (DC)")]
 
 
-def user_id(raw: dict[str, Any]) -> str | None:
+def user_id(raw: Any) -> str | None:
     """The identifier tools take for this user: accountId (Cloud) or username (Data Center)."""
-    return raw.get("accountId") or raw.get("name")
+    raw = obj(raw)
+    return text(raw.get("accountId")) or text(raw.get("name"))
 
 
-def compact_user(raw: dict[str, Any]) -> dict[str, Any]:
+def compact_user(raw: Any) -> dict[str, Any]:
     """A user as ``{"id", "name", "email", "active"}`` (email only when Jira shows it)."""
-    out = {"id": user_id(raw), "name": raw.get("displayName"), "email": raw.get("emailAddress") or None,
-           "active": raw.get("active")}
+    raw = obj(raw)
+    out = {"id": user_id(raw), "name": scalar(raw.get("displayName")),
+           "email": scalar(raw.get("emailAddress")) or None, "active": scalar(raw.get("active"))}
     return {key: value for key, value in out.items() if value is not None}
 
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from jiraplug import hookimpl
+from jiraplug.jira.compact import render_text
+from jiraplug.jira.shapes import obj, scalar
 from jiraplug.server.registry import ToolRegistry
 from jiraplug.tool_errors import UserFacingError
 from jiraplug.plugins.toolsets.issue_items import WORKLOGS
@@ -42,15 +44,16 @@ def _started(value: str | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000%z")
 
 
-def _worklog(raw: dict[str, Any]) -> dict[str, Any]:
-    author = raw.get("author") or {}
+def _worklog(raw: Any) -> dict[str, Any]:
+    raw = obj(raw)
+    author = obj(raw.get("author"))
     return {
-        "id": raw.get("id"),
-        "author": author.get("displayName") or author.get("name"),
-        "time_spent": raw.get("timeSpent"),
-        "seconds": raw.get("timeSpentSeconds"),
-        "started": raw.get("started"),
-        "comment": jira().text_from_jira(raw.get("comment")),
+        "id": scalar(raw.get("id")),
+        "author": scalar(author.get("displayName") or author.get("name")),
+        "time_spent": scalar(raw.get("timeSpent")),
+        "seconds": scalar(raw.get("timeSpentSeconds")),
+        "started": scalar(raw.get("started")),
+        "comment": render_text(raw.get("comment")),
     }
 
 
@@ -71,6 +74,12 @@ async def jira_get_worklogs(
     """Work logged on an issue, paged."""
     page = await WORKLOGS.page(issue_key, start_at, limit)
     return {**page, "worklogs": await off_loop(lambda: [_worklog(w) for w in page["worklogs"]], what="the worklogs")}
+
+
+async def jira_get_worklog(issue_key: IssueKey, worklog_id: WorklogId) -> dict[str, Any]:
+    """One worklog by id."""
+    key, found = await WORKLOGS.get(issue_key, worklog_id)
+    return {"issue": key, **await off_loop(_worklog, found, what="the worklog")}
 
 
 async def jira_add_worklog(
@@ -105,6 +114,7 @@ async def jira_delete_worklog(issue_key: IssueKey, worklog_id: WorklogId) -> dic
 @hookimpl
 def register_tools(registry: ToolRegistry) -> None:
     registry.add(jira_get_worklogs, title="List worklogs", read_only=True, idempotent=True)
+    registry.add(jira_get_worklog, title="Get worklog", read_only=True, idempotent=True)
     registry.add(jira_add_worklog, title="Log work")
     registry.add(jira_update_worklog, title="Update worklog", idempotent=True)
     registry.add(jira_delete_worklog, title="Delete worklog", destructive=True, idempotent=True)

@@ -4,7 +4,8 @@
 ``worklogs``, ``attachments``, ``links`` (issue and remote links), ``watchers``,
 ``projects`` (projects, versions, components, issue types), ``users``, ``fields`` (custom
 field options), ``search``, ``jql`` (parse, autocomplete data, suggestions), ``agile``,
-``meta``; ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
+``servicedesk`` (Jira Service Management), ``meta``, ``devstatus`` (development information), ``forms`` (Jira Forms,
+Cloud); ``admin`` holds the ``/__sandbox__/`` knobs and is mounted only when asked for.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from jiraplug.sandbox.routes import (
     agile,
     attachments,
     comments,
+    devstatus,
     fields,
+    forms,
     issue,
     jql,
     links,
     meta,
     projects,
     search,
+    servicedesk,
     transitions,
     users,
     watchers,
@@ -28,7 +32,7 @@ from jiraplug.sandbox.routes import (
 )
 
 AREAS = (meta, issue, transitions, comments, worklogs, attachments, links, watchers, projects, users, fields,
-         search, jql, agile)
+         search, jql, agile, servicedesk, devstatus, forms)
 """Every Jira API area the sandbox serves, in the order their routes are matched."""
 
 __all__ = ["AREAS", "admin"]

@@ -76,8 +76,28 @@ def _search(call: Call, issues: list[Issue]) -> Response:
     selection = parse_field_selection(param_list(call.request, "fields"), call.flavour, "*navigable")
     expand = expand_set(call.request.query_params.getlist("expand"))
     page = issues[start: start + size]
+    asked = {name.strip() for value in param_list(call.request, "fields") for name in value.split(",")}
+    wanted = None if not asked or asked & {"*all", "*navigable"} else asked
+    rendered = []
+    for issue in page:
+        body = call.render.issue(issue, selection, expand)
+        body.setdefault("fields", {}).update(_agile_fields(call, issue, wanted))
+        rendered.append(body)
     return json_response({"expand": "schema,names", "startAt": start, "maxResults": size, "total": len(issues),
-                          "issues": [call.render.issue(i, selection, expand) for i in page]})
+                          "issues": rendered})
+
+
+def _agile_fields(call: Call, issue: Issue, wanted: set[str] | None) -> dict[str, Any]:
+    """The agile API's own issue fields: its open ``sprint`` and ``closedSprints``, as agile sprint objects."""
+    sprints = [call.store.sprints[i] for i in issue.sprint_ids if i in call.store.sprints]
+    out: dict[str, Any] = {}
+    if wanted is None or "sprint" in wanted:
+        current = next((s for s in sprints if s.state in ("active", "future")), None)
+        out["sprint"] = call.render.sprint(current) if current else None
+    closed = [call.render.sprint(s) for s in sprints if s.state == "closed"]
+    if closed and (wanted is None or "closedSprints" in wanted):
+        out["closedSprints"] = closed
+    return out
 
 
 def _date(payload: dict[str, Any], key: str, errors: dict[str, str]) -> dt.datetime | None:

@@ -20,7 +20,8 @@ import httpx2
 
 from jiraplug import hookimpl
 
-ALLOWED_PREFIXES = ("/rest/api/", "/rest/agile/1.0/", "/secure/attachment/")
+ALLOWED_PREFIXES = ("/rest/api/", "/rest/agile/1.0/", "/rest/servicedeskapi/", "/secure/attachment/",
+                    "/rest/dev-status/latest/issue/", "/jira/forms/cloud/", "/_edge/tenant_info")
 SEARCH_PATHS = re.compile(r"^/rest/api/[23]/search(/jql)?$|^/rest/agile/1\.0/(board|sprint)/\d+/(issue|backlog)$")
 # Query parameters that name a project or an issue (what the projects filter guards).
 REFERENCE_PARAMS = {"projectkeyorid", "project", "projectkeys", "issuekey", "projectidorkey", "projectkeysorids"}

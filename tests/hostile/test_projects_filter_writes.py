@@ -143,7 +143,8 @@ def _write_tools(harness: HostileServer) -> set[str]:
 def _state(harness: HostileServer) -> str:
     store = harness.sandbox.state
     with store.lock:
-        return repr((sorted(store.issues, key=lambda i: i.id), store.projects, store.boards, store.sprints))
+        return repr((sorted(store.issues, key=lambda i: i.id), store.projects, store.boards, store.sprints,
+                     store.service_desk.requests))
 
 
 def _text(result: CallToolResult) -> str:
@@ -192,6 +193,7 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_remove_watcher": [{"issue_key": plat}],
         "jira_transition_issue": [{"issue_key": plat, "transition": "In Progress"}],
         "jira_create_version": [{"project_key": FOREIGN, "name": "9.9"}],
+        "jira_create_versions": [{"project_key": FOREIGN, "versions": [{"name": "9.9"}]}],
         "jira_update_version": [{"version_id": w.version[0], "name": "renamed"}],
         "jira_create_component": [{"project_key": FOREIGN, "name": "Leak"}],
         "jira_create_issue_link": [{"link_type": "Blocks", "from_key": mob, "to_key": plat},
@@ -220,6 +222,13 @@ def _tool_cases(w: World) -> dict[str, list[dict[str, Any]]]:
         "jira_add_issues_to_sprint": [{"sprint_id": w.sprint[0], "issue_keys": [mob]},
                                       {"sprint_id": w.sprint[1], "issue_keys": [mob, plat]}],
         "jira_move_issues_to_backlog": [{"issue_keys": [mob, plat]}],
+        # The sandbox's service desk (id 1) is the HELP project's, outside the filter.
+        "jira_create_request": [{"service_desk_id": "1", "request_type_id": "1", "fields": {"summary": "x"}}],
+        "jira_add_request_comment": [{"issue_key": "HELP-2", "body": "x", "public": False}],
+        "jira_answer_approval": [{"issue_key": "HELP-3", "approval_id": "1", "decision": "approve"}],
+        "jira_transition_request": [{"issue_key": "HELP-2", "transition_id": "21"}],
+        "jira_edit_request_participants": [{"issue_key": "HELP-2", "add": [w.harness.sandbox.default_user.name]}],
+        "jira_update_form": [{"issue_key": plat, "form_id": "f", "action": "submit"}],
     }
 
 
@@ -334,6 +343,10 @@ def test_the_filter_sits_on_the_request_path_not_in_the_tools(rogue: World) -> N
         ("DELETE", f"/rest/api/3/issueLink/{rogue.cross_link}", None),
         ("POST", "/rest/api/3/filter", {"name": "all of it", "jql": "project = PLAT"}),  # unknown: refused
         ("DELETE", "/rest/api/3/attachment/10001", None),  # names no issue: refused
+        ("POST", "/rest/servicedeskapi/request", {"serviceDeskId": "1", "requestTypeId": "1",
+                                                  "requestFieldValues": {"summary": "x"}}),  # HELP's desk
+        ("POST", "/rest/servicedeskapi/request/HELP-2/comment", {"body": "x", "public": True}),
+        ("POST", "/rest/servicedeskapi/request/HELP-3/approval/1", {"decision": "approve"}),
     ):
         assert_refused(rogue, "rogue_write", {"method": method, "path": path, "body": body})
     assert_not_refused_by_the_filter(rogue, "rogue_write", {"method": "PUT", "path": issue,

@@ -170,6 +170,6 @@ def test_zz_other_projects_untouched_and_no_outside_file_attached(server: Hostil
         contents = [a.content for issue in store.issues for a in issue.attachments]
     assert not any(OUTSIDE_SECRET in content for content in contents)
     paths = [record.path for record in server.sandbox.request_log]
-    assert paths and all(p.startswith(("/rest/", "/secure/attachment/")) for p in paths)
+    assert paths and all(p.startswith(("/rest/", "/secure/attachment/", "/jira/forms/", "/_edge/")) for p in paths)
     assert server.calls > len(TOOLS) * EXAMPLES_PER_TOOL
     server.assert_usable()

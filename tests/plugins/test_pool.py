@@ -17,6 +17,7 @@ from mcp import Client
 
 from jiraplug import hookimpl
 from jiraplug.bootstrap import bootstrap
+from jiraplug.clock import ManualClock
 from jiraplug.errors import ConfigError
 from jiraplug.plugins import pool as pool_plugin
 from jiraplug.server.registry import ToolRegistry
@@ -81,11 +82,11 @@ def sandbox() -> Any:
 
 
 @asynccontextmanager
-async def serve(sb: Any, **environ: str) -> AsyncIterator[tuple[Client, PoolProbe]]:
+async def serve(sb: Any, clock: ManualClock | None = None, **environ: str) -> AsyncIterator[tuple[Client, PoolProbe]]:
     probe = PoolProbe()
     app = bootstrap(environ={**sandbox_environ(sb), "JIRAPLUG_DISABLE_PLUGINS": QUIET, **environ},
                     extra_plugins={"probe": probe})
-    server = build_server(app.settings, app.plugins)
+    server = build_server(app.settings, app.plugins, **({"clock": clock} if clock else {}))
     async with Client(server, cache=None) as client:
         yield client, probe
 
@@ -245,3 +246,139 @@ async def test_a_cancelled_waiter_leaves_the_queue_and_slots_are_never_lost() ->
     assert limiter.active == 1
     limiter.release()
     assert limiter.active == 0
+
+
+# -------------------------------------------------------------- admission by expected wait
+
+
+def held_for(limiter: pool_plugin.TaskLimiter, seconds: float, calls: int = 1) -> None:
+    """Record ``calls`` finished calls that each held a slot for ``seconds``."""
+    for _ in range(calls):
+        limiter.service.record(seconds)
+
+
+async def queue_up(limiter: pool_plugin.TaskLimiter, calls: int) -> tuple[list[asyncio.Task[float]], list[str]]:
+    """Start ``calls`` acquisitions; the queued ones stay pending, refusals are returned by reason."""
+    tasks = [asyncio.create_task(limiter.acquire()) for _ in range(calls)]
+    await asyncio.sleep(0)
+    refused = [t.exception().reason for t in tasks if t.done() and t.exception() is not None]  # type: ignore[union-attr]
+    return [t for t in tasks if not t.done()], refused
+
+
+async def cancel_all(tasks: list[asyncio.Task[float]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_the_defaults_queue_every_call_of_500_back_to_back_sessions() -> None:
+    """The 500-session load run: 32 running, 468 waiting at ~313 calls/s (a slot turns over in ~3 ms)."""
+    defaults = pool_plugin.PoolSettings()
+    limiter = pool_plugin.TaskLimiter(defaults.max_concurrent_tasks, defaults.queue_size,
+                                      defaults.queue_timeout_seconds)
+    for _ in range(defaults.max_concurrent_tasks):
+        await limiter.acquire()
+    held_for(limiter, defaults.max_concurrent_tasks / 313, calls=50)
+    waiting, refused = await queue_up(limiter, 500 - defaults.max_concurrent_tasks)
+    try:
+        assert refused == [] and limiter.queued == 468
+        assert limiter.expected_wait() < 2  # 469 slots to turn over, ~1.5 s
+    finally:
+        await cancel_all(waiting)
+
+
+async def test_a_call_is_queued_while_its_expected_wait_is_within_the_queue_timeout() -> None:
+    clock = ManualClock()
+    limiter = pool_plugin.TaskLimiter(2, queue_size=100, timeout=3, clock=clock.monotonic)
+    await limiter.acquire()
+    await limiter.acquire()
+    held_for(limiter, 1.0)  # two slots, each turning over once a second: one frees every 0.5 s
+    waiting, refused = await queue_up(limiter, 7)
+    try:
+        # The nth waiter expects n * 0.5 s: six fit in 3 s, the seventh (3.5 s) is refused at once.
+        assert len(waiting) == 6 and refused == ["expected_wait"]
+        assert limiter.stats.rejected == {"queue_full": 0, "expected_wait": 1, "timeout": 0}
+        with pytest.raises(pool_plugin.PoolBusy, match=r"6 are waiting, about 4 s of work \(more than "
+                           r"pool\.queue_timeout_seconds = 3\)"):
+            await limiter.acquire()
+        clock.advance(0.25)
+        limiter.release(held=0.2)  # faster calls: the estimate drops (0.1 weight), the head gets the slot
+        assert limiter.queued == 5 and await asyncio.wait_for(waiting[0], 1) == 0.25
+        assert limiter.service.mean == pytest.approx(0.92)
+        # 5 ahead, 0.46 s per slot: 2.76 s fits again.
+        more, refused = await queue_up(limiter, 1)
+        assert len(more) == 1 and refused == []
+        waiting += more
+    finally:
+        await cancel_all(waiting)
+    assert limiter.queued == 0
+
+
+async def test_queue_size_stays_a_hard_bound_whatever_the_estimate() -> None:
+    limiter = pool_plugin.TaskLimiter(1, queue_size=3, timeout=30)
+    await limiter.acquire()
+    held_for(limiter, 0.001)  # a thousand calls a second: 30 s would hold 30,000
+    waiting, refused = await queue_up(limiter, 5)
+    try:
+        assert len(waiting) == 3 and refused == ["queue_full", "queue_full"]
+    finally:
+        await cancel_all(waiting)
+
+
+async def test_without_a_finished_call_there_is_no_estimate_and_the_queue_takes_calls() -> None:
+    limiter = pool_plugin.TaskLimiter(1, queue_size=10, timeout=0.5)
+    await limiter.acquire()
+    waiting, refused = await queue_up(limiter, 10)
+    try:
+        assert len(waiting) == 10 and refused == [] and limiter.expected_wait() == 0
+    finally:
+        await cancel_all(waiting)
+
+
+async def test_a_timed_out_waiter_makes_later_arrivals_behind_as_many_be_refused_at_once() -> None:
+    limiter = pool_plugin.TaskLimiter(1, queue_size=10, timeout=0.05)
+    await limiter.acquire()  # held and never released: Jira hangs
+    held_for(limiter, 0.001)
+    waiting, _ = await queue_up(limiter, 2)
+    results = await asyncio.gather(*waiting, return_exceptions=True)
+    assert [r.reason for r in results] == ["timeout", "timeout"]  # type: ignore[union-attr]
+    # Two slots did not turn over in 0.05 s: anyone with a call ahead now expects more than that.
+    assert limiter.service.mean == pytest.approx(0.05)
+    first, refused = await queue_up(limiter, 2)
+    try:
+        assert len(first) == 1 and refused == ["expected_wait"]
+    finally:
+        await cancel_all(first)
+
+
+async def test_the_pool_measures_how_long_calls_hold_a_slot_on_the_runtime_clock(sandbox: Any) -> None:
+    """Through the MCP client: a call that held its slot 2 s (manual clock) sets the estimate; with one
+    slot and a 3 s queue timeout the first waiter (2 s) queues, the second (4 s) is refused at once."""
+    clock = ManualClock()
+    async with serve(sandbox, clock, JIRAPLUG_POOL__MAX_CONCURRENT_TASKS="1",
+                     JIRAPLUG_POOL__QUEUE_TIMEOUT_SECONDS="3") as (client, probe):
+        tasks_state = pool_plugin.state_of
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(client.call_tool, "probe_wait", {})
+            await until(lambda: probe.inside == 1, "the first call to hold the only slot")
+            clock.advance(2.0)
+            probe.gate.set()
+        assert tasks_state(probe.runtime).tasks.service.mean == pytest.approx(2.0, abs=0.01)
+        probe.gate = asyncio.Event()
+        results: dict[str, Any] = {}
+
+        async def run(name: str) -> None:
+            results[name] = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-1"})
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(client.call_tool, "probe_wait", {})
+            await until(lambda: probe.inside == 2, "a call to hold the only slot")
+            tasks.start_soon(run, "queued")
+            await until(lambda: tasks_state(probe.runtime).tasks.queued == 1, "the next call to queue")
+            refused = await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2"})
+            probe.gate.set()
+        snapshot = tasks_state(probe.runtime).snapshot()["tasks"]
+    assert refused.is_error and "about 4 s of work" in refused.content[0].text
+    assert "pool.queue_timeout_seconds = 3" in refused.content[0].text
+    assert not results["queued"].is_error
+    assert snapshot["rejected"]["expected_wait"] == 1 and snapshot["queue_size"] == 1024

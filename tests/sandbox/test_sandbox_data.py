@@ -120,8 +120,11 @@ def test_users() -> None:
     users = store.users
     assert 4 <= len(users) <= 6
     assert store.default_user is users[0] and users[0].projects is None
-    restricted = [u for u in users if u.projects is not None]
+    restricted = [u for u in users if u.projects]
     assert len(restricted) == 1 and restricted[0].projects == {"MOB", "PLAT"}
+    # The service desk's customer-only account (no Jira licence) browses no project at all.
+    customers = [u for u in users if u.projects == frozenset()]
+    assert [u.name for u in customers] == ["frank"] and not any(customers[0].can_browse(p) for p in store.projects)
     assert restricted[0].edit_projects == {"MOB"}
     assert restricted[0].can_browse("PLAT") and not restricted[0].can_edit("PLAT") and restricted[0].can_edit("MOB")
     assert not restricted[0].can_browse("OPS")

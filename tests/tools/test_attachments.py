@@ -157,3 +157,23 @@ async def test_projects_filter_and_read_only_mode(sandbox: SandboxServer) -> Non
     assert all("outside the projects" in text for text in refused), refused
     assert sandbox.state.attachment(png.id) is not None
     assert {"jira_list_attachments", "jira_download_attachment"} <= names and not WRITE_TOOLS & names
+
+
+async def test_issue_images_come_back_as_images_within_the_size_limit(sandbox: SandboxServer) -> None:
+    """Two images upload to a plain issue; with room for one, the other is listed with a note."""
+    _, png = with_attachment(sandbox, "image/png")
+    issue = plain_issue(sandbox, "MOB")
+    encoded = base64.b64encode(png.content).decode()
+    async with connect(sandbox) as client:
+        for name in ("one.png", "two.png"):
+            await call(client, "jira_upload_attachment", issue_key=issue.key, filename=name, content_base64=encoded)
+        both = await client.call_tool("jira_get_issue_images", {"issue_key": issue.key})
+    async with connect(sandbox, JIRAPLUG_ATTACHMENTS__MAX_ATTACHMENT_BYTES=str(png.size + 1)) as client:
+        one = await client.call_tool("jira_get_issue_images", {"issue_key": issue.key})
+    assert not both.is_error and [type(c) for c in both.content] == [TextContent, ImageContent, ImageContent]
+    assert base64.b64decode(both.content[1].data) == png.content and both.content[1].mime_type == "image/png"
+    info = json.loads(one.content[0].text)
+    assert [type(c) for c in one.content] == [TextContent, ImageContent]
+    assert [i["filename"] for i in info["images"]] == ["one.png"]
+    assert [(i["filename"], i["why"]) for i in info["not_shown"]] == [("two.png", "over the size limit")]
+    assert "jira_download_attachment" in info["note"]

@@ -184,5 +184,6 @@ async def test_batch_changelogs(sandbox: Any) -> None:
     async with connect(sandbox) as client:
         result = await call(client, "jira_batch_get_changelogs", issue_keys=keys, fields="status")
     assert set(result["changelogs"]) == set(keys)
-    assert all(entry["field"] == "status" for entries in result["changelogs"].values() for entry in entries)
-    assert any(result["changelogs"].values())
+    changes = [found["changes"] for found in result["changelogs"].values()]
+    assert all(entry["field"] == "status" for entries in changes for entry in entries)
+    assert any(changes)

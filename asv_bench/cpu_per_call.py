@@ -1,0 +1,216 @@
+#!/usr/bin/env python
+"""Server CPU per tool call, cached and uncached, side by side (and 1 worker vs --workers N).
+
+    python asv_bench/cpu_per_call.py                         # 300 calls per case, Jira answering in 50 ms
+    python asv_bench/cpu_per_call.py --workers 2 --clients 8 # the same through 2 worker processes
+    python asv_bench/cpu_per_call.py --profile .tools/prof   # plus a pyinstrument profile of each server
+
+Starts ``jiraplug sandbox`` (the Jira emulator, in its own process so its CPU is not counted)
+and ``jiraplug serve --transport http`` on 127.0.0.1: one server with every plugin on, one
+with the cache off. MCP clients (``mcp.Client``, ``cache=None``, in this process) then call
+``jira_get_issue`` and ``jira_search`` back to back: "cached" repeats one warm call against the
+first server, "uncached" makes the same calls against the second (every call goes to Jira).
+CPU is the user + system time of the server's processes (the supervisor and its workers)
+during the calls, divided by the calls; also printed: calls/s and p50 latency. Client,
+server and emulator share the machine, so compare the rows of one run (ratios), not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from loadkit import stack  # noqa: E402
+from peerbench import procs  # noqa: E402
+
+CASES = {  # name -> (tool, arguments, cache on)
+    "get_issue cached": ("jira_get_issue", {"issue_key": "PLAT-1"}, True),
+    "get_issue uncached": ("jira_get_issue", {"issue_key": "PLAT-1"}, False),
+    "search cached": ("jira_search", {"jql": "project = PLAT ORDER BY key", "limit": 10}, True),
+    "search uncached": ("jira_search", {"jql": "project = PLAT ORDER BY key", "limit": 10}, False),
+}
+
+
+def log(text: str) -> None:
+    print(f"cpu_per_call: {text}", file=sys.stderr, flush=True)
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds of the server process and its children (the workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+async def drive(url: str, auth: str, tool: str, arguments: dict[str, Any], calls: int, clients: int) -> list[float]:
+    """``calls`` calls from ``clients`` sessions back to back; the latency of each, in seconds."""
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    latencies: list[float] = []
+    per_client = max(1, calls // clients)
+
+    async def one_client() -> None:
+        async with httpx2.AsyncClient(headers={"X-Jira-Authorization": auth}, timeout=60, trust_env=False) as http:
+            async with Client(streamable_http_client(url, http_client=http), cache=None) as client:
+                await client.list_tools()
+                for _ in range(per_client):
+                    started = time.perf_counter()
+                    result = await client.call_tool(tool, arguments)
+                    latencies.append(time.perf_counter() - started)
+                    if result.is_error:
+                        raise RuntimeError(f"{tool} failed: {result.content[0].text}")
+
+    async with anyio.create_task_group() as tasks:
+        for _ in range(clients):
+            tasks.start_soon(one_client)
+    return latencies
+
+
+def _drive_in_process(job: tuple[str, str, str, dict[str, Any], int, int]) -> list[float]:
+    import anyio
+
+    return anyio.run(drive, *job)
+
+
+def measure(server: stack.ServerProcess, auth: str, tool: str, arguments: dict[str, Any], calls: int,
+            clients: int, processes: int = 1) -> dict[str, float]:
+    """Warm up, then ``calls`` calls from ``clients`` sessions spread over ``processes`` client processes."""
+    import multiprocessing
+
+    import anyio
+
+    anyio.run(drive, server.mcp_url, auth, tool, arguments, max(clients * 5, 20), clients)  # warm up
+    job = (server.mcp_url, auth, tool, arguments, calls // processes, max(1, clients // processes))
+    if processes == 1:
+        before = server_cpu(server.pid)
+        started = time.perf_counter()
+        latencies = _drive_in_process(job)
+        seconds = time.perf_counter() - started
+    else:
+        with multiprocessing.get_context("spawn").Pool(processes) as pool:
+            pool.map(_drive_in_process, [(server.mcp_url, auth, tool, arguments, 2, 1)] * processes)  # start-up
+            before = server_cpu(server.pid)
+            started = time.perf_counter()
+            latencies = [s for part in pool.map(_drive_in_process, [job] * processes) for s in part]
+            seconds = time.perf_counter() - started
+    cpu = server_cpu(server.pid) - before
+    return {"calls": len(latencies), "calls_per_second": round(len(latencies) / seconds, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "cpu_ms_per_call": round(cpu / len(latencies) * 1000, 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cpu_per_call.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=300, help="calls per case")
+    parser.add_argument("--clients", type=int, default=1, help="concurrent MCP sessions per case")
+    parser.add_argument("--client-processes", type=int, default=1,
+                        help="processes the sessions are spread over (one Python client cannot drive two workers)")
+    parser.add_argument("--latency-ms", type=float, default=50.0, help="latency the emulator adds to each answer")
+    parser.add_argument("--workers", type=int, default=1, help="jiraplug serve --workers")
+    parser.add_argument("--cases", default=",".join(CASES), help="which cases, comma-separated")
+    parser.add_argument("--profile", type=Path, help="profile each server; reports here")
+    parser.add_argument("--profile-format", choices=["html", "cpu"], default="html",
+                        help="html: pyinstrument's flame graph (wall time); cpu: cProfile on the process's CPU "
+                             "clock (exact on a busy machine), a .pstats file")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for the servers (repeatable), e.g. JIRAPLUG_DISABLE_PLUGINS=ratelimit")
+    parser.add_argument("--output", type=Path, help="JSON results")
+    args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {unknown}; known: {', '.join(CASES)}")
+
+    from jiraplug.sandbox.data import generate
+
+    from loadkit import mix
+
+    actor = mix.actors_for(generate(1).users, ["PLAT-1"], "cloud")[0]
+    work = HERE.parent / ".tools" / "cpu" / time.strftime("%Y%m%d-%H%M%S")
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    with procs.ProcessGroup() as group:
+        sandbox = stack.start_sandbox(group, work, seed=1, latency_ms=args.latency_ms)
+        for cache_on in (True, False):
+            wanted = [c for c in cases if CASES[c][2] == cache_on]
+            if not wanted:
+                continue
+            extra_env = dict(item.split("=", 1) for item in args.server_env)
+            if not cache_on:
+                disabled = [p for p in extra_env.get("JIRAPLUG_DISABLE_PLUGINS", "").split(",") if p]
+                extra_env["JIRAPLUG_DISABLE_PLUGINS"] = ",".join([*disabled, "cache"])
+            env = stack.server_env(work, sandbox.url, extra_env)
+            extra = ["--workers", str(args.workers)] if args.workers > 1 else []
+            name = f"server-cache-{'on' if cache_on else 'off'}.{args.profile_format}"
+            profile = args.profile / name if args.profile else None
+            server = start(group, work, env, extra, profile)
+            for case in wanted:
+                tool, arguments, _ = CASES[case]
+                results[case] = measure(server, actor.authorization, tool, arguments, args.calls, args.clients,
+                                        args.client_processes)
+                log(f"{case}: {results[case]}")
+            group.stop(server.process)
+    base = results.get("get_issue cached", {}).get("cpu_ms_per_call")
+    print(f"{'case':<20} {'calls/s':>8} {'p50 ms':>8} {'CPU ms/call':>12} {'x cached get':>13}")
+    for case, row in results.items():
+        ratio = f"{row['cpu_ms_per_call'] / base:.2f}" if base else "-"
+        print(f"{case:<20} {row['calls_per_second']:>8} {row['p50_ms']:>8} {row['cpu_ms_per_call']:>12} {ratio:>13}")
+    if args.output:
+        args.output.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
+                                           "results": results}, indent=2) + "\n")
+    return 0
+
+
+def start(group: procs.ProcessGroup, work: Path, env: dict[str, str], extra: list[str],
+          profile: Path | None) -> stack.ServerProcess:
+    """``jiraplug serve --transport http`` (under a profiler when ``profile`` is set)."""
+    if profile is None:
+        return stack.start_server(group, work, env, extra_args=extra)
+    profile.parent.mkdir(parents=True, exist_ok=True)
+    if profile.suffix == ".cpu":
+        profile = profile.with_suffix(".pstats")
+        runner = [sys.executable, "-c", CPU_PROFILED.format(out=str(profile))]
+    else:
+        runner = [sys.executable, "-m", "pyinstrument", "--renderer", "html", "--outfile", str(profile),
+                  "-m", "jiraplug"]
+    return stack.start_server(group, work, env, extra_args=extra, runner=runner)
+
+
+# ``python -c`` body: jiraplug's CLI under cProfile timed by the CPU clock (time spent waiting for
+# Jira or for the machine's other processes does not count); stats written when the server stops.
+CPU_PROFILED = """
+import cProfile, sys, time
+from jiraplug.cli import main
+profiler = cProfile.Profile(time.process_time)
+sys.argv[0] = "jiraplug"
+try:
+    profiler.enable()
+    code = main(sys.argv[1:])
+finally:
+    profiler.disable()
+    profiler.dump_stats({out!r})
+sys.exit(code)
+"""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
