@@ -7,9 +7,10 @@ bugs live exactly where text looks like markup.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jiraplug.jira.markup import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
@@ -163,10 +164,15 @@ KNOWN_INLINE = st.one_of(
     st.just({"type": "status", "attrs": {"text": "DONE", "color": "green"}}),
     st.just({"type": "date", "attrs": {"timestamp": "1700000000000"}}),
 )
+# Cards pasted from other products carry only JSON-LD data (issue 14); names hold any text.
+DATA_CARDS = st.one_of(
+    st.builds(lambda name: {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": name, "url": "https://e.x/d"}}}, TEXT),
+    st.builds(lambda name: {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": name}}}, TEXT),
+    st.just({"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": "[In progress]!"}}}),
+)
 ODD_INLINE = st.one_of(
     st.just({"type": "inlineCard", "attrs": {"url": "https://e.x/card"}}),
-    st.builds(lambda name: {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": name, "url": "https://e.x/d"}}}, TEXT),
-    st.just({"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": "[In progress]!"}}}),
+    DATA_CARDS,
     st.just({"type": "mediaInline", "attrs": {"id": "m", "collection": "c", "alt": "f.png"}}),
     st.just({"type": "inventedInline"}),
     st.builds(lambda t: {"type": "inventedWrapper", "content": [t]}, st.builds(_text, TEXT, MARKS)),
@@ -240,7 +246,12 @@ JUNK = st.recursive(
 )
 
 
+def _card(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "inlineCard", "attrs": {"data": {"@type": "Document", **data}}}
+
+
 @SCHEMA_SETTINGS
+@example(_doc([_paragraph([_text("see ", []), _card({"name": "http://x.y"})])]))  # Markdown links the bare URL
 @given(ANY_ADF)
 def test_adf_markdown_adf_is_stable_and_valid(doc: dict[str, Any]) -> None:
     once = adf_to_markdown(doc)
@@ -252,14 +263,25 @@ def test_adf_markdown_adf_is_stable_and_valid(doc: dict[str, Any]) -> None:
 
 _SPACE = re.compile(r"\s+")
 
+# "!" right before a link reads back as an image and the "!" is gone. The generators
+# build this (a bare text ending in "!", then a text whose outermost mark is an https
+# link) about once in a few thousand examples, so it is pinned here.
+_LINK = {"type": "link", "attrs": {"href": "https://e.x/a"}}
+BANG_BEFORE_LINK = [_text("Blocked!", []), _text("PLAT-4", [_LINK, {"type": "strong"}])]
+
 
 @SETTINGS
+@example(_doc([_paragraph(BANG_BEFORE_LINK)]))
 @given(KNOWN_ADF)
 def test_adf_to_markdown_loses_no_text(doc: dict[str, Any]) -> None:
     # Structure may be degraded to fit (a heading in a list becomes bold text), but every
-    # character a reader could see survives Markdown and back, in order.
-    back = markdown_to_adf(adf_to_markdown(doc))
-    assert _in_order(_SPACE.sub("", plain_text(doc)), _SPACE.sub("", plain_text(back)))
+    # character a reader could see survives Markdown and back, in order. Degrading only
+    # adds characters (" | " between cells, list markers), so no character may be rarer
+    # afterwards either: "in order" alone misses a lost "!" when another "!" follows.
+    before = _SPACE.sub("", plain_text(doc))
+    after = _SPACE.sub("", plain_text(markdown_to_adf(adf_to_markdown(doc))))
+    assert _in_order(before, after)
+    assert not Counter(before) - Counter(after)
 
 
 def _in_order(needle: str, haystack: str) -> bool:
@@ -276,13 +298,14 @@ def test_adf_to_markdown_never_raises_on_junk(junk: Any) -> None:
         assert isinstance(adf_to_markdown(junk), str)
 
 
+CELL_INLINE = st.one_of(KNOWN_INLINE, DATA_CARDS)
 CELL_BLOCKS = st.lists(
     st.one_of(
-        st.builds(_paragraph, st.lists(KNOWN_INLINE, min_size=1, max_size=3)),
+        st.builds(_paragraph, st.lists(CELL_INLINE, min_size=1, max_size=3)),
         st.builds(lambda items: {"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(i)]} for i in items]},
-                  st.lists(st.lists(KNOWN_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
+                  st.lists(st.lists(CELL_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
         st.builds(lambda items: {"type": "orderedList", "attrs": {"order": 1}, "content": [{"type": "listItem", "content": [_paragraph(i)]} for i in items]},
-                  st.lists(st.lists(KNOWN_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
+                  st.lists(st.lists(CELL_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
     ),
     min_size=1,
     max_size=3,
@@ -293,6 +316,13 @@ SPANNED_TABLE = st.lists(st.lists(st.builds(_table_cell, CELL_BLOCKS, SPANS), mi
 
 
 @SCHEMA_SETTINGS
+@example(_doc([{"type": "table", "content": [
+    {"type": "tableRow", "content": [_table_cell([_paragraph([_text("Auth", [])])], {"rowspan": 2}), _table_cell([_paragraph(BANG_BEFORE_LINK)], {})]},
+    {"type": "tableRow", "content": [_table_cell([{"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(BANG_BEFORE_LINK)]}]}], {})]},
+]}]))
+@example(_doc([{"type": "table", "content": [{"type": "tableRow", "content": [
+    _table_cell([_paragraph([_card({"name": "Design\ndoc"})])], {"colspan": 2}), _table_cell([_paragraph([_card({"name": "a\nb", "url": "https://e.x/d"})])], {}),
+]}]}]))  # a newline in a card's name would end the row
 @given(SPANNED_TABLE)
 def test_tables_with_spans_and_lists_in_cells_stay_one_table(doc: dict[str, Any]) -> None:
     # Lists and paragraphs in cells become <br>-separated lines, spans keep the columns: the
