@@ -259,6 +259,11 @@ def test_rowspan_and_colspan_keep_cells_in_their_columns() -> None:
         ({"data": {"@type": "Document", "name": "Design doc", "url": "https://e.x/d"}}, "[Design doc](https://e.x/d)"),
         ({"data": {"@type": "Document", "url": "https://e.x/d"}}, "<https://e.x/d>"),
         ({"data": {"@type": "Document", "name": "Design doc"}}, "Design doc"),
+        # The name is a one-line title: a newline would end a table row or split the link.
+        ({"data": {"@type": "Document", "name": "Design\n doc", "url": "https://e.x/d"}}, "[Design doc](https://e.x/d)"),
+        ({"data": {"@type": "Document", "name": "Design\ndoc"}}, "Design doc"),
+        # A name that is a URL is a link when read back: written as one from the start.
+        ({"data": {"@type": "Document", "name": "http://x.y"}}, "<http://x.y>"),
     ],
 )
 def test_inline_card_with_only_data_shows_its_url_or_name(card: dict[str, Any], expected: str) -> None:
@@ -281,3 +286,24 @@ def test_brackets_and_bangs_are_escaped_only_where_markdown_would_misread(plain:
     rendered = adf_to_markdown(doc(para(text(plain))))
     assert rendered == expected
     assert markdown_to_adf(rendered)["content"][0]["content"] == [text(plain)]
+
+
+LINK = {"type": "link", "attrs": {"href": "https://e.x/a"}}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        # A following link opens with "[": unescaped, "![...](...)" would be an image.
+        ([text("Blocked!"), text("PLAT-4", LINK)], "Blocked\\![PLAT-4](https://e.x/a)"),
+        ([text("Blocked!"), text("PLAT-4", LINK, "underline")], "Blocked\\![<u>PLAT-4</u>](https://e.x/a)"),
+        # Before a span's own closing delimiter nothing can open: no escape.
+        ([text("Thanks!", "strong")], "**Thanks!**"),
+        ([text("Thanks!", LINK)], "[Thanks!](https://e.x/a)"),
+        ([text("Thanks!", "underline"), text(" ok")], "<u>Thanks!</u> ok"),
+    ],
+)
+def test_bang_is_escaped_only_before_what_may_open_a_link(content: list[dict[str, Any]], expected: str) -> None:
+    rendered = adf_to_markdown(doc(para(*content)))
+    assert rendered == expected
+    assert markdown_to_adf(rendered)["content"][0]["content"] == content

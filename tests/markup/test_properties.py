@@ -7,9 +7,10 @@ bugs live exactly where text looks like markup.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jiraplug.jira.markup import adf_to_markdown, markdown_to_adf, markdown_to_wiki, wiki_to_markdown
@@ -28,7 +29,7 @@ SOUP = st.sampled_from(
         "&amp;", "&#42;", "http://x.y/z", "www.q.com", "@[N](accountid:1)", "\n---\n", "é", "\u00a0",
     ]
 )
-WORD = st.sampled_from(["alpha", "beta", "x", "snake_case", "2*3", "C#", "a_b_c", "[wip]", "50%", "é", "<tag>", "&amp;", "1.", "#1"])
+WORD = st.sampled_from(["alpha", "beta", "x", "snake_case", "2*3", "C#", "a_b_c", "[wip]", "Thanks!", "[In progress]", "[x]:", "[a](b)", "50%", "é", "<tag>", "&amp;", "1.", "#1"])
 
 
 @st.composite
@@ -163,8 +164,15 @@ KNOWN_INLINE = st.one_of(
     st.just({"type": "status", "attrs": {"text": "DONE", "color": "green"}}),
     st.just({"type": "date", "attrs": {"timestamp": "1700000000000"}}),
 )
+# Cards pasted from other products carry only JSON-LD data (issue 14); names hold any text.
+DATA_CARDS = st.one_of(
+    st.builds(lambda name: {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": name, "url": "https://e.x/d"}}}, TEXT),
+    st.builds(lambda name: {"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": name}}}, TEXT),
+    st.just({"type": "inlineCard", "attrs": {"data": {"@type": "Document", "name": "[In progress]!"}}}),
+)
 ODD_INLINE = st.one_of(
     st.just({"type": "inlineCard", "attrs": {"url": "https://e.x/card"}}),
+    DATA_CARDS,
     st.just({"type": "mediaInline", "attrs": {"id": "m", "collection": "c", "alt": "f.png"}}),
     st.just({"type": "inventedInline"}),
     st.builds(lambda t: {"type": "inventedWrapper", "content": [t]}, st.builds(_text, TEXT, MARKS)),
@@ -173,6 +181,14 @@ ODD_INLINE = st.one_of(
 
 def _paragraph(content: list[Any]) -> dict[str, Any]:
     return {"type": "paragraph", "content": content}
+
+
+# Real tables merge cells: rowspan/colspan move the following cells (issue 14).
+SPANS = st.one_of(st.just({}), st.fixed_dictionaries({}, optional={"rowspan": st.integers(1, 3), "colspan": st.integers(1, 3)}))
+
+
+def _table_cell(content: list[Any], spans: dict[str, int]) -> dict[str, Any]:
+    return {"type": "tableCell", "attrs": spans, "content": content} if spans else {"type": "tableCell", "content": content}
 
 
 def _blocks(inline: st.SearchStrategy[Any], extra_leaves: list[st.SearchStrategy[Any]], extra_containers: bool) -> st.SearchStrategy[Any]:
@@ -186,7 +202,7 @@ def _blocks(inline: st.SearchStrategy[Any], extra_leaves: list[st.SearchStrategy
 
     def containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         items = st.lists(st.builds(lambda c: {"type": "listItem", "content": c}, st.lists(children, min_size=1, max_size=3)), min_size=1, max_size=3)
-        cells = st.lists(st.builds(lambda c: {"type": "tableCell", "content": c}, st.lists(children, min_size=1, max_size=2)), min_size=1, max_size=3)
+        cells = st.lists(st.builds(_table_cell, st.lists(children, min_size=1, max_size=2), SPANS), min_size=1, max_size=3)
         options = [
             st.builds(lambda i: {"type": "bulletList", "content": i}, items),
             st.builds(lambda i: {"type": "orderedList", "attrs": {"order": 2}, "content": i}, items),
@@ -230,7 +246,12 @@ JUNK = st.recursive(
 )
 
 
+def _card(data: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "inlineCard", "attrs": {"data": {"@type": "Document", **data}}}
+
+
 @SCHEMA_SETTINGS
+@example(_doc([_paragraph([_text("see ", []), _card({"name": "http://x.y"})])]))  # Markdown links the bare URL
 @given(ANY_ADF)
 def test_adf_markdown_adf_is_stable_and_valid(doc: dict[str, Any]) -> None:
     once = adf_to_markdown(doc)
@@ -242,14 +263,25 @@ def test_adf_markdown_adf_is_stable_and_valid(doc: dict[str, Any]) -> None:
 
 _SPACE = re.compile(r"\s+")
 
+# "!" right before a link reads back as an image and the "!" is gone. The generators
+# build this (a bare text ending in "!", then a text whose outermost mark is an https
+# link) about once in a few thousand examples, so it is pinned here.
+_LINK = {"type": "link", "attrs": {"href": "https://e.x/a"}}
+BANG_BEFORE_LINK = [_text("Blocked!", []), _text("PLAT-4", [_LINK, {"type": "strong"}])]
+
 
 @SETTINGS
+@example(_doc([_paragraph(BANG_BEFORE_LINK)]))
 @given(KNOWN_ADF)
 def test_adf_to_markdown_loses_no_text(doc: dict[str, Any]) -> None:
     # Structure may be degraded to fit (a heading in a list becomes bold text), but every
-    # character a reader could see survives Markdown and back, in order.
-    back = markdown_to_adf(adf_to_markdown(doc))
-    assert _in_order(_SPACE.sub("", plain_text(doc)), _SPACE.sub("", plain_text(back)))
+    # character a reader could see survives Markdown and back, in order. Degrading only
+    # adds characters (" | " between cells, list markers), so no character may be rarer
+    # afterwards either: "in order" alone misses a lost "!" when another "!" follows.
+    before = _SPACE.sub("", plain_text(doc))
+    after = _SPACE.sub("", plain_text(markdown_to_adf(adf_to_markdown(doc))))
+    assert _in_order(before, after)
+    assert not Counter(before) - Counter(after)
 
 
 def _in_order(needle: str, haystack: str) -> bool:
@@ -264,3 +296,43 @@ def _in_order(needle: str, haystack: str) -> bool:
 def test_adf_to_markdown_never_raises_on_junk(junk: Any) -> None:
     if isinstance(junk, dict | str) or junk is None:
         assert isinstance(adf_to_markdown(junk), str)
+
+
+CELL_INLINE = st.one_of(KNOWN_INLINE, DATA_CARDS)
+CELL_BLOCKS = st.lists(
+    st.one_of(
+        st.builds(_paragraph, st.lists(CELL_INLINE, min_size=1, max_size=3)),
+        st.builds(lambda items: {"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(i)]} for i in items]},
+                  st.lists(st.lists(CELL_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
+        st.builds(lambda items: {"type": "orderedList", "attrs": {"order": 1}, "content": [{"type": "listItem", "content": [_paragraph(i)]} for i in items]},
+                  st.lists(st.lists(CELL_INLINE, min_size=1, max_size=2), min_size=1, max_size=3)),
+    ),
+    min_size=1,
+    max_size=3,
+)
+SPANNED_TABLE = st.lists(st.lists(st.builds(_table_cell, CELL_BLOCKS, SPANS), min_size=1, max_size=3), min_size=1, max_size=4).map(
+    lambda rows: _doc([{"type": "table", "content": [{"type": "tableRow", "content": r} for r in rows]}])
+)
+
+
+@SCHEMA_SETTINGS
+@example(_doc([{"type": "table", "content": [
+    {"type": "tableRow", "content": [_table_cell([_paragraph([_text("Auth", [])])], {"rowspan": 2}), _table_cell([_paragraph(BANG_BEFORE_LINK)], {})]},
+    {"type": "tableRow", "content": [_table_cell([{"type": "bulletList", "content": [{"type": "listItem", "content": [_paragraph(BANG_BEFORE_LINK)]}]}], {})]},
+]}]))
+@example(_doc([{"type": "table", "content": [{"type": "tableRow", "content": [
+    _table_cell([_paragraph([_card({"name": "Design\ndoc"})])], {"colspan": 2}), _table_cell([_paragraph([_card({"name": "a\nb", "url": "https://e.x/d"})])], {}),
+]}]}]))  # a newline in a card's name would end the row
+@given(SPANNED_TABLE)
+def test_tables_with_spans_and_lists_in_cells_stay_one_table(doc: dict[str, Any]) -> None:
+    # Lists and paragraphs in cells become <br>-separated lines, spans keep the columns: the
+    # Markdown is one table, every row as wide as the widest, and it reads back stable and valid.
+    once = adf_to_markdown(doc)
+    back = markdown_to_adf(once)
+    require_schema()
+    assert not adf_errors(back)
+    assert [kind["type"] for kind in back["content"]] == ["table"]
+    widths = {len(row["content"]) for row in back["content"][0]["content"]}
+    assert len(widths) == 1
+    assert adf_to_markdown(back) == once
+    assert _in_order(_SPACE.sub("", plain_text(doc)), _SPACE.sub("", plain_text(back)))

@@ -16,7 +16,7 @@ from typing import Any
 
 from markdown_it.common.utils import MD_TRIM_CHARS, isWhiteSpace
 
-from jiraplug.jira.markup.nodes import atom_text, attrs, card_target, children, kind, mark_rank, marks_of, safe_href, tidy_edges
+from jiraplug.jira.markup.nodes import atom_text, attrs, card_target, children, kind, mark_rank, marks_of, safe_href, text_node, tidy_edges
 
 #: Inline node types with a fixed meaning; any other type found inline is unwrapped
 #: (its text kept) or becomes a placeholder atom, so nothing vanishes.
@@ -75,15 +75,25 @@ def build_inline(nodes: Iterable[Any], keep: frozenset[str], hoist: frozenset[st
 
 
 def unwrap_inline(nodes: Iterable[Any]) -> list[Any]:
-    """``nodes`` with unknown wrappers (and blocks misplaced inline) replaced by their content."""
+    """``nodes`` with unknown wrappers (and blocks misplaced inline) replaced by their content,
+    and smart links without a usable URL by the text they show."""
     out: list[Any] = []
     for node in nodes:
         k = kind(node)
         if isinstance(node, dict) and k not in ATOM_TYPES and k not in ("text", "hardBreak") and children(node):
             out.extend(unwrap_inline(children(node)))
+        elif k == "inlineCard" and safe_href(card_target(node)[0]) is None:
+            # Plain text like any other, so a name that looks like a URL gets the link
+            # Markdown will give it when read back (see autolink).
+            out.append(text_node(_card_label(node)))
         else:
             out.append(node)
     return out
+
+
+def _card_label(node: dict[str, Any]) -> str:
+    raw_url, name = card_target(node)
+    return name or raw_url or "[link]"
 
 
 def _mark_key(mark: dict[str, Any]) -> MarkKey:
@@ -129,7 +139,7 @@ def _flatten(
             raw_url, name = card_target(node)
             url = safe_href(raw_url)
             if url is None:
-                items.append((Leaf("text", name or raw_url or "[link]"), ()))
+                items.append((Leaf("text", _card_label(node)), ()))
                 continue
             keys, _ = _keys({"marks": [{"type": "link", "attrs": {"href": url}}]}, keep & {"link"}, registry)
             items.append((Leaf("text", name or url), keys))

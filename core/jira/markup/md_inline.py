@@ -23,8 +23,12 @@ _HOISTED = frozenset({"strong", "em", "strike"})
 _DELIMITERS = {"strong": ("**", "__"), "em": ("*", "_"), "strike": ("~~",)}
 _TAGS = {"strong": "strong", "em": "em", "strike": "del", "underline": "u"}
 
-#: Stand-in for "some punctuation we have not rendered yet" (a following span's opener).
+#: Stand-in for "some punctuation we have not rendered yet" (a following span's opener,
+#: which may be the "[" of a link).
 _PUNCT = "\x00"
+#: Stand-in for "the closing delimiter of the span we are in" ("**", "</u>", "]("...):
+#: punctuation too, but never "[", so a "!" before it cannot start an image.
+_CLOSE = "\x01"
 
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{0,31});")
 _SPECIAL = re.compile(r"[\\`\[\]*_~<&!]")
@@ -35,7 +39,7 @@ _ASCII_PUNCT = frozenset(chr(c) for c in range(128) if isMdAsciiPunct(c))
 
 def is_punct(ch: str | None) -> bool:
     """Punctuation as CommonMark's flanking rules see it (our placeholder counts)."""
-    return ch is not None and (ch == _PUNCT or isMdAsciiPunct(ord(ch)) or isPunctChar(ch))
+    return ch is not None and (ch in (_PUNCT, _CLOSE) or isMdAsciiPunct(ord(ch)) or isPunctChar(ch))
 
 
 def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, nxt: str | None = None) -> str:
@@ -51,9 +55,10 @@ def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, n
         i = match.start()
         before = text[i - 1] if i else prev
         after = text[i + 1] if i + 1 < len(text) else nxt
-        if before == _PUNCT:
+        follows = after  # the "!" rule needs to know an opener from a closer
+        if before in (_PUNCT, _CLOSE):
             before = None
-        if after == _PUNCT:
+        if after in (_PUNCT, _CLOSE):
             after = None
         if ch == "\\":
             escape = after is None or after == "\n" or after in _ASCII_PUNCT
@@ -77,8 +82,8 @@ def escape_text(text: str, *, in_label: bool = False, prev: str | None = None, n
             escape = after is None or after.isalpha() or after in "/!?"
         elif ch == "&":
             escape = _ENTITY.match(text, i) is not None
-        else:  # "!" (``after`` is None only at the very end: nothing follows)
-            escape = after == "[" or after == _PUNCT
+        else:  # "!": only "[" right after it makes an image (a following span may open with one)
+            escape = follows in ("[", _PUNCT)
         return "\\" + ch if escape else ch
 
     return _SPECIAL.sub(fix, text)
@@ -100,7 +105,7 @@ def _may_open_link(text: str, i: int, nxt: str | None) -> bool:
     if "[" in text[i + 1 : close]:
         return True
     after = text[close + 1] if close + 1 < len(text) else nxt
-    return after is not None and after in "([:" + _PUNCT
+    return after is not None and after in "([:" + _PUNCT + _CLOSE
 
 
 def code_span(text: str) -> str:
@@ -202,7 +207,7 @@ class InlineRenderer:
         if t == "link":
             return self._link(span, in_label)
         inner_parts: list[str] = []
-        self._emit(span.children, inner_parts, prev=_PUNCT, nxt=_PUNCT, in_label=in_label)
+        self._emit(span.children, inner_parts, prev=_PUNCT, nxt=_CLOSE, in_label=in_label)
         inner = "".join(inner_parts)
         if not inner:
             return ""
@@ -217,7 +222,7 @@ class InlineRenderer:
 
     def _link(self, span: Span, in_label: bool) -> str:
         inner_parts: list[str] = []
-        self._emit(span.children, inner_parts, prev=_PUNCT, nxt=_PUNCT, in_label=True)
+        self._emit(span.children, inner_parts, prev=_PUNCT, nxt=_CLOSE, in_label=True)
         inner = "".join(inner_parts)
         if in_label or not inner:
             return inner

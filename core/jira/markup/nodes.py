@@ -223,7 +223,9 @@ def card_target(node: Any) -> tuple[str | None, str | None]:
     if isinstance(url, dict):  # JSON-LD allows {"href": ...}
         url = url.get("href")
     name = data.get("name")
-    return (url if isinstance(url, str) and url else None), (name.strip() if isinstance(name, str) and name.strip() else None)
+    # A card shows its name as a one-line title: a newline in it would end a table row.
+    name = " ".join(name.split()) if isinstance(name, str) else None
+    return (url if isinstance(url, str) and url else None), (name or None)
 
 
 def plain_text(node: Any) -> str:
