@@ -96,11 +96,14 @@ def render_field(field_id: str, value: Any, custom_type: str | None = None) -> A
     special = _SPECIAL.get(field_id)
     if special is not None:
         return special(value)
-    rendered = render_app_value(field_id, custom_type, value)
-    if rendered is UNRECOGNISED:
-        rendered = render_jsm_value(custom_type, value)
-    if rendered is not UNRECOGNISED:
-        return rendered
+    # Apps' values (Service Management, Advanced Roadmaps, development, Rank...) come in custom
+    # fields, plus the system issuerestriction: other system fields skip their shape checks.
+    if field_id.startswith("customfield_") or field_id == "issuerestriction":
+        rendered = render_app_value(field_id, custom_type, value)
+        if rendered is UNRECOGNISED:
+            rendered = render_jsm_value(custom_type, value)
+        if rendered is not UNRECOGNISED:
+            return rendered
     if isinstance(value, list):
         items = [_sprint(item) if _looks_like_sprint(item) else render_value(item) for item in value]
         return [item for item in items if item not in _EMPTY]
