@@ -209,7 +209,10 @@ class RedisLink:
         except Exception as exc:  # noqa: BLE001 - redis-py's own errors (ConnectionError, ResponseError...)
             self._failed(what, _describe(exc))
             raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
-        if not self.available:
+        # Only a command sent during the outage (the probe) ends it: one sent before, answered
+        # after another had failed, says nothing about Redis now (it would end the outage at
+        # once, and the next failure would warn a second time).
+        if probing and not self.available:
             self._recovered()
         return result
 

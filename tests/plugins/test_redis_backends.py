@@ -147,6 +147,38 @@ async def test_without_redis_the_budget_falls_back_to_this_replicas_share(redis_
     await two.link.aclose()
 
 
+async def test_an_answer_sent_before_the_outage_does_not_end_it(redis_server: RedisServer,
+                                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """A command in flight when another fails may still be answered; only the probe ends the outage,
+    so concurrent callers see one warning per outage (a replica once logged two, 2 ms apart)."""
+    clock = ManualClock()
+    link = RedisLink(redis_server.url, timeout=1.0, clock=clock.monotonic)
+    release = anyio.Event()
+
+    async def slow_ping(client: object) -> bool:
+        answer = await client.ping()  # type: ignore[attr-defined]
+        await release.wait()
+        return bool(answer)
+
+    async def broken(client: object) -> None:
+        raise ConnectionError("Connection closed by server.")
+
+    caplog.set_level(logging.WARNING, logger="jiraplug.redis")
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(link.run, "slow", slow_ping)
+        await anyio.sleep(0.05)
+        with pytest.raises(Exception, match="Connection closed"):
+            await link.run("broken", broken)
+        release.set()  # the slow command is answered after the failure
+    assert not link.available and link.outages == 1
+    with pytest.raises(Exception, match="unavailable"):
+        await link.run("broken", broken)  # fails at once: no new outage, no second warning
+    assert sum("is unavailable" in r.getMessage() for r in caplog.records) == 1 and link.outages == 1
+    clock.advance(1.1)  # the probe answers and ends the outage
+    assert await link.run("ping", lambda client: client.ping()) and link.available  # type: ignore[attr-defined]
+    await link.aclose()
+
+
 def test_the_redis_unavailable_rule_fires_after_for_seconds() -> None:
     from jiraplug.plugins.alerting.monitor import Monitor
     from jiraplug.plugins.alerting.rules import build_rules
