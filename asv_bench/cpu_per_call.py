@@ -4,6 +4,7 @@
     python asv_bench/cpu_per_call.py                         # 300 calls per case, Jira answering in 50 ms
     python asv_bench/cpu_per_call.py --workers 2 --clients 8 # the same through 2 worker processes
     python asv_bench/cpu_per_call.py --profile .tools/prof   # plus a pyinstrument profile of each server
+    python asv_bench/cpu_per_call.py --baseline-python /tmp/base-venv/bin/python  # this tree against another
 
 Starts ``jiraplug sandbox`` (the Jira emulator, in its own process so its CPU is not counted)
 and ``jiraplug serve --transport http`` on 127.0.0.1: one server with every plugin on, one
@@ -13,6 +14,11 @@ first server, "uncached" makes the same calls against the second (every call goe
 CPU is the user + system time of the server's processes (the supervisor and its workers)
 during the calls, divided by the calls; also printed: calls/s and p50 latency. Client,
 server and emulator share the machine, so compare the rows of one run (ratios), not runs.
+
+``--baseline-python`` measures a change on a noisy machine: beside each server, a second one runs
+from that interpreter's installed jiraplug (say, a venv with the commit before the change), and
+one session per server calls them in turn, ``--block`` calls at a time, so both see the same
+moments of the machine. Each block's CPU is counted for its own server only.
 """
 
 from __future__ import annotations
@@ -85,6 +91,43 @@ async def drive(url: str, auth: str, tool: str, arguments: dict[str, Any], calls
     return latencies
 
 
+async def alternate(urls: list[str], auth: str, tool: str, arguments: dict[str, Any], calls: int, block: int,
+                    pids: list[int]) -> list[tuple[list[float], float]]:
+    """``calls`` sequential calls to each of ``urls`` in turn, ``block`` at a time, one session each.
+
+    Returns, per server, the latency of each call and the server CPU seconds of its blocks.
+    """
+    import contextlib
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with contextlib.AsyncExitStack() as stack_:
+        clients = []
+        for url in urls:
+            http = await stack_.enter_async_context(
+                httpx2.AsyncClient(headers={"X-Jira-Authorization": auth}, timeout=60, trust_env=False))
+            clients.append(await stack_.enter_async_context(
+                Client(streamable_http_client(url, http_client=http), cache=None)))
+        for client in clients:
+            for _ in range(20):  # warm up: imports, the field list, connections
+                await client.call_tool(tool, arguments)
+        measured: list[tuple[list[float], float]] = [([], 0.0) for _ in urls]
+        for _ in range(max(1, calls // block)):
+            for index, (client, pid) in enumerate(zip(clients, pids)):
+                latencies, cpu = measured[index]
+                before = server_cpu(pid)
+                for _ in range(block):
+                    started = time.perf_counter()
+                    result = await client.call_tool(tool, arguments)
+                    latencies.append(time.perf_counter() - started)
+                    if result.is_error:
+                        raise RuntimeError(f"{tool} failed: {result.content[0].text}")
+                measured[index] = (latencies, cpu + server_cpu(pid) - before)
+    return measured
+
+
 def _drive_in_process(job: tuple[str, str, str, dict[str, Any], int, int]) -> list[float]:
     import anyio
 
@@ -118,6 +161,25 @@ def measure(server: stack.ServerProcess, auth: str, tool: str, arguments: dict[s
             "cpu_ms_per_call": round(cpu / len(latencies) * 1000, 3)}
 
 
+def measure_pair(server: stack.ServerProcess, baseline: stack.ServerProcess, auth: str, case: str, calls: int,
+                 block: int) -> dict[str, dict[str, float]]:
+    """One case against this tree's server and the baseline's, in turns: a row each, and their ratio."""
+    import anyio
+
+    tool, arguments, _ = CASES[case]
+    measured = anyio.run(alternate, [server.mcp_url, baseline.mcp_url], auth, tool, arguments, calls, block,
+                         [server.pid, baseline.pid])
+    rows = {}
+    for name, (latencies, cpu) in zip((case, f"{case} (baseline)"), measured):
+        rows[name] = {"calls": len(latencies), "p50_ms": round(statistics.median(latencies) * 1000, 2),
+                      "calls_per_second": round(len(latencies) / sum(latencies), 1),
+                      "cpu_ms_per_call": round(cpu / len(latencies) * 1000, 3)}
+        log(f"{name}: {rows[name]}")
+    ours, theirs = rows[case]["cpu_ms_per_call"], rows[f"{case} (baseline)"]["cpu_ms_per_call"]
+    log(f"{case}: CPU per call {ours} ms against the baseline's {theirs} ms ({ours / theirs:.2f}x)")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cpu_per_call.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300, help="calls per case")
@@ -133,12 +195,18 @@ def main(argv: list[str] | None = None) -> int:
                              "clock (exact on a busy machine), a .pstats file")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the servers (repeatable), e.g. JIRAPLUG_DISABLE_PLUGINS=ratelimit")
+    parser.add_argument("--baseline-python", type=Path, metavar="PYTHON",
+                        help="also run each case against jiraplug installed for this interpreter, in turns")
+    parser.add_argument("--block", type=int, default=25, help="with --baseline-python: calls per turn")
     parser.add_argument("--output", type=Path, help="JSON results")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error(f"unknown case(s) {unknown}; known: {', '.join(CASES)}")
+    if args.baseline_python and (args.clients > 1 or args.client_processes > 1 or args.workers > 1 or args.profile):
+        parser.error("--baseline-python measures one session per server: leave out --clients, --client-processes, "
+                     "--workers and --profile")
 
     from jiraplug.sandbox.data import generate
 
@@ -163,11 +231,19 @@ def main(argv: list[str] | None = None) -> int:
             name = f"server-cache-{'on' if cache_on else 'off'}.{args.profile_format}"
             profile = args.profile / name if args.profile else None
             server = start(group, work, env, extra, profile)
-            for case in wanted:
-                tool, arguments, _ = CASES[case]
-                results[case] = measure(server, actor.authorization, tool, arguments, args.calls, args.clients,
-                                        args.client_processes)
-                log(f"{case}: {results[case]}")
+            if args.baseline_python:
+                (work / "baseline").mkdir(exist_ok=True)
+                baseline = stack.start_server(group, work / "baseline", env,
+                                              runner=[str(args.baseline_python), "-m", "jiraplug"])
+                for case in wanted:
+                    results.update(measure_pair(server, baseline, actor.authorization, case, args.calls, args.block))
+                group.stop(baseline.process)
+            else:
+                for case in wanted:
+                    tool, arguments, _ = CASES[case]
+                    results[case] = measure(server, actor.authorization, tool, arguments, args.calls, args.clients,
+                                            args.client_processes)
+                    log(f"{case}: {results[case]}")
             group.stop(server.process)
     base = results.get("get_issue cached", {}).get("cpu_ms_per_call")
     print(f"{'case':<20} {'calls/s':>8} {'p50 ms':>8} {'CPU ms/call':>12} {'x cached get':>13}")

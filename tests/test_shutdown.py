@@ -22,9 +22,11 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
+import uvicorn
 from mcp import Client
 
 from jiraplug.sandbox import SandboxServer
+from jiraplug.server.drain import StopAwareServer
 from jiraplug.sandbox.knobs import Knobs
 from tests.conftest import sandbox_environ
 from tests.hostile.processes import clean_env, http_server, jiraplug_command
@@ -158,3 +160,45 @@ def _exchange(proc: subprocess.Popen[bytes], messages: list[dict[str, Any]]) -> 
     finally:
         timer.cancel()
     return answers
+
+
+class _CountingServer(StopAwareServer):
+    """Counts the main loop's ticks; ticks rarely, so only the stop itself can end the loop in time."""
+
+    tick_seconds = 30.0
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ticks = 0
+
+    async def on_tick(self, counter: int) -> bool:
+        self.ticks += 1
+        return await super().on_tick(counter)
+
+
+async def test_an_idle_server_sleeps_until_it_is_stopped() -> None:
+    """The server's main loop waits for its stop (a signal handler, another thread) instead of polling.
+
+    uvicorn's own loop wakes every 0.1 s to look at ``should_exit``; each wake-up of an idle
+    process costs CPU. With a 30 s tick, a loop that ticked, or that noticed the stop only on
+    its next tick, would not have stopped within the 10 s allowed here.
+    """
+    import socket as sockets
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]  # lifespan only
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+
+    listener = sockets.create_server(("127.0.0.1", 0))
+    server = _CountingServer(uvicorn.Config(app, log_level="warning"))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:  # ends when serve() has returned
+            tasks.start_soon(server.serve, [listener])
+            await _wait_until(lambda: server.started)
+            await anyio.sleep(1.5)  # idle: uvicorn's loop would have ticked 15 times by now
+            assert server.ticks == 1, "the loop woke up although nothing asked it to"
+            # From another thread, as a signal handler or a test would.
+            threading.Thread(target=setattr, args=(server, "should_exit", True)).start()
+    assert server.ticks == 2, "the stop was noticed by a tick, not by the wake-up"

@@ -196,7 +196,7 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings, *, reuse_port:
     """
     import uvicorn
 
-    from jiraplug.server.drain import InFlight, serve_draining
+    from jiraplug.server.drain import InFlight, StopAwareServer, serve_draining
     from jiraplug.server.workers import reuse_port_socket
 
     app = InFlight(build_http_app(mcp, server))
@@ -208,4 +208,4 @@ async def serve_http(mcp: MCPServer[Any], server: ServerSettings, *, reuse_port:
     )
     # In-flight calls keep their SSE stream until they finish (see jiraplug.server.drain).
     sockets = [reuse_port_socket(server.host, server.port)] if reuse_port else None
-    await serve_draining(uvicorn.Server(config), app, GRACEFUL_SHUTDOWN_SECONDS, sockets)
+    await serve_draining(StopAwareServer(config), app, GRACEFUL_SHUTDOWN_SECONDS, sockets)
