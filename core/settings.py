@@ -219,8 +219,11 @@ class ServerSettings(StrictModel):
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A request's body must arrive within this time of its headers, else 408"
     )
+    # Longer than the idle expiry of common clients (httpx 5 s, Node's undici 4 s, aiohttp 15 s), so
+    # the client, not the server, retires an idle connection: with equal times a request sent just
+    # as the server closes the connection is lost.
     keep_alive_timeout_seconds: float = Field(
-        default=5.0, gt=0, description="An idle keep-alive connection is closed after this time"
+        default=20.0, gt=0, description="An idle keep-alive connection is closed after this time"
     )
     max_sessions: int = Field(default=1000, gt=0, description="MCP sessions open at once, all callers together")
     max_sessions_per_caller: int = Field(

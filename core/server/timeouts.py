@@ -6,8 +6,10 @@ for the headers as long as bytes keep coming, and the application waits for the 
 long as the client likes. On a shared server a few such clients hold every connection.
 
 * :func:`guarded_protocol` is uvicorn's h11 protocol with a *header* deadline: a request's
-  headers must be complete within ``header_timeout`` of the connection opening (or of the
-  previous response ending), else the connection is closed.
+  headers must be complete within ``header_timeout`` of the connection opening (or, on a
+  keep-alive connection, of the next request's first byte), else the connection is closed.
+  Between requests only the keep-alive timeout applies: a deadline counted from the previous
+  response would cut idle connections at ``header_timeout`` whatever the keep-alive says.
 * :class:`BodyDeadline` is ASGI middleware with a *body* deadline: the whole request body
   must arrive within ``body_timeout`` of its headers, else the client gets ``408`` and the
   connection is closed.
@@ -32,6 +34,7 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
         """h11 with a deadline on each request's headers (see the module docstring)."""
 
         _header_timer: asyncio.TimerHandle | None = None
+        _idle = False  # between requests on a keep-alive connection: the next byte starts the deadline
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -42,9 +45,21 @@ def guarded_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if not self.transport.is_closing():
-                self._arm_header_timer()  # the next request on this keep-alive connection
+            finished = self.cycle
+            super().on_response_complete()  # may already start a pipelined request (a new cycle)
+            self._disarm_header_timer()
+            if self.transport.is_closing() or self.cycle is not finished:
+                return
+            if self.conn.trailing_data[0]:  # part of the next request came early (pipelined)
+                self._arm_header_timer()
+            else:
+                self._idle = True
+
+        def data_received(self, data: bytes) -> None:
+            if self._idle:
+                self._idle = False
+                self._arm_header_timer()  # the next request on this keep-alive connection has begun
+            super().data_received(data)
 
         def _arm_header_timer(self) -> None:
             self._disarm_header_timer()

@@ -203,3 +203,74 @@ async def test_a_rejected_caller_credential_is_named_as_the_callers(server: Serv
 def test_server_output_has_no_credentials(server: ServerProcess, tmp_path: Path) -> None:
     out, err = server.output()
     assert b"not-her-token" not in out + err and b"operator-token-for-limits" not in out + err
+
+
+# ------------------------------------------------------------------ keep-alive longer than the header deadline
+
+LONG_KEEP_ALIVE_S = 4  # > TIMEOUT_S + the idle gap below
+
+
+@pytest.fixture(scope="module")
+def long_keep_alive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with SandboxServer(flavour="cloud", seed=5, port=0) as sandbox:
+        env = clean_env(
+            JIRA_URL=sandbox.url,
+            JIRAPLUG_SERVER__HEADER_TIMEOUT_SECONDS=str(TIMEOUT_S),
+            JIRAPLUG_SERVER__KEEP_ALIVE_TIMEOUT_SECONDS=str(LONG_KEEP_ALIVE_S),
+        )
+        with http_server(env, tmp_path_factory.mktemp("keepalive")) as process:
+            yield process
+
+
+def _healthz(port: int) -> bytes:
+    return f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+
+def _one_answer(sock: socket.socket) -> bytes:
+    """Read one small response (``/healthz``): up to the end of its JSON body."""
+    answer = b""
+    while not answer.endswith(b"}"):
+        data = sock.recv(4096)
+        if not data:
+            break
+        answer += data
+    return answer
+
+
+def test_an_idle_connection_lives_as_long_as_the_keep_alive_says(long_keep_alive_server: ServerProcess) -> None:
+    """The header deadline (1 s) starts with the next request's first byte, not with the last answer.
+
+    Counted from the answer, it closed every idle connection after 1 s whatever the keep-alive
+    said, and a client reusing its connection a little later lost its request.
+    """
+    port = long_keep_alive_server.port
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(_healthz(port))
+        assert _one_answer(sock).startswith(b"HTTP/1.1 200 ")
+        time.sleep(TIMEOUT_S + 1)  # idle past the header deadline, within the keep-alive
+        sock.sendall(_healthz(port))
+        assert _one_answer(sock).startswith(b"HTTP/1.1 200 "), "the idle connection was closed before its keep-alive"
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["after-the-answer", "pipelined"])
+def test_the_next_requests_headers_sent_slowly_are_cut_off(long_keep_alive_server: ServerProcess,
+                                                           pipelined: bool) -> None:
+    port = long_keep_alive_server.port
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(5)
+        sock.sendall(_healthz(port) + (b"GET /healthz HTTP/1.1\r\n" if pipelined else b""))
+        assert _one_answer(sock).startswith(b"HTTP/1.1 200 ")
+        if not pipelined:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        sock.settimeout(0.2)
+        deadline, closed = time.monotonic() + TIMEOUT_S + 2.5, False
+        while not closed and time.monotonic() < deadline:
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+                closed = sock.recv(4096) == b""
+            except TimeoutError:
+                continue
+            except OSError:  # reset or broken pipe
+                closed = True
+    assert closed, f"a client trickling its next request's headers kept the connection past {TIMEOUT_S} s"
