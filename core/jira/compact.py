@@ -210,6 +210,11 @@ def _progress(value: Any) -> Any:
     return _without_empty({k: scalar(value.get(k)) for k in ("progress", "total", "percent")})
 
 
+def _work_ratio(value: Any) -> Any:
+    """Time spent as a percentage of the original estimate; Jira sends -1 when there is no estimate."""
+    return None if value == -1 else value
+
+
 _SPECIAL: dict[str, Any] = {
     "comment": _comments,
     "worklog": _worklogs,
@@ -225,6 +230,7 @@ _SPECIAL: dict[str, Any] = {
     "timetracking": _time_tracking,
     "progress": _progress,
     "aggregateprogress": _progress,
+    "workratio": _work_ratio,
 }
 
 

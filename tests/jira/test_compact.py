@@ -78,6 +78,15 @@ def test_render_text_handles_adf_wiki_and_nothing() -> None:
     assert render_text(None) == ""
 
 
+def test_work_ratio_is_left_out_when_jira_has_no_estimate_to_compare_with() -> None:
+    """Jira sends ``workratio: -1`` on every issue without an original estimate: not a ratio."""
+    issue = {"key": "P-1", "fields": {"summary": "s", "workratio": -1}}
+    assert "workratio" not in compact_issue(issue, BASE)
+    estimated = {"key": "P-2", "fields": {"summary": "s", "workratio": 0, "timeoriginalestimate": 3600}}
+    assert compact_issue(estimated, BASE)["workratio"] == 0
+    assert render_field("workratio", 150) == 150
+
+
 def test_sprint_fields_show_names_and_states() -> None:
     cloud = [{"id": 1, "name": "Sprint 7", "state": "active", "boardId": 3}]
     dc = ["com.atlassian.greenhopper.service.sprint.Sprint@1f[id=7,rapidViewId=3,state=CLOSED,name=Sprint 6,"
