@@ -40,13 +40,21 @@ _DEV_KINDS = {"pullrequest": "pull_requests", "repository": "commits", "branch":
               "review": "reviews", "deployment-environment": "deployments"}
 
 
-def render_app_value(field_id: str, custom_type: str | None, value: Any) -> Any:
-    """The readable form of a bundled app's ``value``, ``None`` to leave it out, or :data:`UNRECOGNISED`."""
+def render_app_value(field_id: str, custom_type: str | None, value: Any,
+                     status_names: Mapping[str, str] | None = None) -> Any:
+    """The readable form of a bundled app's ``value``, ``None`` to leave it out, or :data:`UNRECOGNISED`.
+
+    ``status_names`` (status id -> name) names the statuses of a Time in Status value.
+    """
     if _is_service_desk_error(value) or (field_id == "issuerestriction" and _no_restriction(value)):
         return None
     if custom_type:
+        if custom_type == TIME_IN_STATUS:
+            return _time_in_status(value, status_names)
         render = _BY_TYPE.get(custom_type)
         return UNRECOGNISED if render is None else render(value)
+    if looks_like_time_in_status(value):
+        return _time_in_status(value, status_names)
     for looks_like, render in _BY_SHAPE:
         if looks_like(value):
             return render(value)
@@ -136,17 +144,26 @@ def _looks_like_development(value: Any) -> bool:
 # ---------------------------------------------------------------------------- Time in Status
 
 
-def _time_in_status(value: Any) -> Any:
-    """``{"status 3": "40m (entered 1×)"}``: time spent in each status (by status id), and visits."""
+def _time_in_status(value: Any, status_names: Mapping[str, str] | None = None) -> Any:
+    """``{"In Progress": "40m (entered 1×)"}``: time spent in each status, and visits.
+
+    Statuses are named from ``status_names`` (id -> name) where known, else ``"status <id>"``;
+    a name two statuses share gets its id too.
+    """
     if not isinstance(value, str):
         return None
+    names = status_names or {}
     out = {}
     for status_id, entered, millis in _STATUS_TIME.findall(value):
-        out[f"status {status_id}"] = f"{friendly_duration(int(millis))} (entered {entered}×)"
+        label = names.get(status_id) or f"status {status_id}"
+        if label in out:
+            label = f"{label} (status {status_id})"
+        out[label] = f"{friendly_duration(int(millis))} (entered {entered}×)"
     return out or None
 
 
-def _looks_like_time_in_status(value: Any) -> bool:
+def looks_like_time_in_status(value: Any) -> bool:
+    """Whether ``value`` has the shape of Jira's encoded Time in Status."""
     return isinstance(value, str) and _TIME_IN_STATUS_SHAPE.fullmatch(value) is not None
 
 
@@ -160,7 +177,6 @@ def _looks_like_rank(value: Any) -> bool:
 
 _BY_TYPE: dict[str, Callable[[Any], Any]] = {
     RANK: _rank,
-    TIME_IN_STATUS: _time_in_status,
     PARENT_LINK: _parent_link,
     _DEVELOPMENT: _development,
     _DEVELOPMENT + "cf": _development,
@@ -168,6 +184,5 @@ _BY_TYPE: dict[str, Callable[[Any], Any]] = {
 _BY_SHAPE: tuple[tuple[Callable[[Any], bool], Callable[[Any], Any]], ...] = (
     (_looks_like_parent_link, _parent_link),
     (_looks_like_development, _development),
-    (_looks_like_time_in_status, _time_in_status),
     (_looks_like_rank, _rank),
 )

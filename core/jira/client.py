@@ -51,6 +51,7 @@ from jiraplug.jira.paging import (
 )
 from jiraplug.jira.redirects import RedirectPolicy
 from jiraplug.jira.shapes import obj
+from jiraplug.jira.status_names import STATUS_NAMES_KEY, StatusNames, has_time_in_status
 from jiraplug.jira.transfer import BODY_LIMIT_KEY, REDIRECT_POLICY_KEY, bounded_exchange
 from jiraplug.stages import JIRA_REQUEST, PARSE, stage
 from jiraplug.tool_errors import UserFacingError
@@ -117,6 +118,7 @@ class JiraClient:
         self._fields_lock: anyio.Lock | None = None
         self._fields_unavailable = False
         self._fields_at = 0.0
+        self._status_names = StatusNames()
 
     # ------------------------------------------------------------------ deployment
 
@@ -217,6 +219,7 @@ class JiraClient:
         clone._detecting = None
         clone._fields, clone._field_names, clone._field_types, clone._fields_lock = None, {}, {}, None
         clone._fields_unavailable = False
+        clone._status_names = StatusNames()
         return clone
 
     async def _transport_send(self, request: httpx2.Request) -> httpx2.Response:
@@ -472,6 +475,13 @@ class JiraClient:
         await self._load_field_names()
         return {**{k: self._field_names[k] for k in wanted if k in self._field_names}, **known}
 
+    async def status_names_for(self, issues: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Status id -> name when ``issues`` carry Time in Status (read once per credential), else ``{}``."""
+        if not has_time_in_status(issues, self._field_types):
+            return {}
+        return await self._status_names.get(
+            lambda: self.request("GET", f"{self.api}/status", operation="status.list"))
+
     # ------------------------------------------------------------------ operations
 
     async def server_info(self) -> dict[str, Any]:
@@ -503,7 +513,9 @@ class JiraClient:
         raw = _json(raw, "issue.get")
         names = await self.names_for([raw], raw.get("names") or {})
         schema = self.schema_for([raw], raw.get("schema"))
-        return {**raw, **({"names": names} if names else {}), **({"schema": schema} if schema else {})}
+        statuses = await self.status_names_for([raw])
+        return {**raw, **({"names": names} if names else {}), **({"schema": schema} if schema else {}),
+                **({STATUS_NAMES_KEY: statuses} if statuses else {})}
 
     async def search(
         self,
@@ -542,8 +554,10 @@ class JiraClient:
             page = decode_dc_search(data, start)
         page.names = await self.names_for(page.issues, page.names)
         schema = self.schema_for(page.issues)
-        if page.names or schema:
-            extra = {**({"names": page.names} if page.names else {}), **({"schema": schema} if schema else {})}
+        statuses = await self.status_names_for(page.issues)
+        if page.names or schema or statuses:
+            extra = {**({"names": page.names} if page.names else {}), **({"schema": schema} if schema else {}),
+                     **({STATUS_NAMES_KEY: statuses} if statuses else {})}
             page.issues = [{**issue, **extra} for issue in page.issues]
         return page
 

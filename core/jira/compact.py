@@ -16,6 +16,7 @@ from typing import Any
 from jiraplug.jira.app_values import render_app_value
 from jiraplug.jira.jsm_values import render_jsm_value
 from jiraplug.jira.shapes import UNRECOGNISED, obj, objects, scalar, text
+from jiraplug.jira.status_names import STATUS_NAMES_KEY
 
 # Fields shown when the caller does not ask for specific ones.
 DEFAULT_FIELDS = (
@@ -55,6 +56,7 @@ def compact_issue(
     fields: Iterable[str] | None = None,
     field_names: Mapping[str, str] | None = None,
     field_types: Mapping[str, str] | None = None,
+    status_names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """One issue as a flat dict, rendered for reading.
 
@@ -63,11 +65,14 @@ def compact_issue(
     fields are shown under their names when ``field_names`` or the issue's own ``names``
     (``expand=names``, or added by the client) know them, else under their ids. Their
     values render by their schema ``custom`` type, from ``field_types`` or the issue's own
-    ``schema`` (``expand=schema``, or added by the client), else by their shape.
+    ``schema`` (``expand=schema``, or added by the client), else by their shape. Time in
+    Status names its statuses from ``status_names`` or the issue's ``statusNames`` (added by
+    the client), else shows their ids.
     """
     names = {str(k): str(v) for k, v in {**obj(raw.get("names")), **(field_names or {})}.items()
              if isinstance(v, str)}
     types = {**{str(k): text(obj(v).get("custom")) for k, v in obj(raw.get("schema")).items()}, **(field_types or {})}
+    statuses = {**obj(raw.get(STATUS_NAMES_KEY)), **(status_names or {})}
     wanted, dropped = _selection(fields, names)
     key = text(raw.get("key"))
     out: dict[str, Any] = {"key": key} if key else {"id": scalar(raw.get("id"))}
@@ -76,15 +81,18 @@ def compact_issue(
     for field_id, value in obj(raw.get("fields")).items():
         if field_id in dropped or (wanted is not None and field_id not in wanted):
             continue
-        rendered = render_field(field_id, value, types.get(field_id))
+        rendered = render_field(field_id, value, types.get(field_id), statuses)
         if rendered in _EMPTY:
             continue
         out[_label(field_id, names, out)] = rendered
     return out
 
 
-def render_field(field_id: str, value: Any, custom_type: str | None = None) -> Any:
+def render_field(field_id: str, value: Any, custom_type: str | None = None,
+                 status_names: Mapping[str, str] | None = None) -> Any:
     """The readable form of one field's value; ``custom_type`` is its schema's ``custom`` type, if known.
+
+    ``status_names`` (status id -> name) names the statuses of a Time in Status value.
 
     ``None`` (or another empty value) means the field has nothing to show: Cloud's noise
     (see :mod:`jiraplug.jira.app_values`) renders so.
@@ -99,7 +107,7 @@ def render_field(field_id: str, value: Any, custom_type: str | None = None) -> A
     # Apps' values (Service Management, Advanced Roadmaps, development, Rank...) come in custom
     # fields, plus the system issuerestriction: other system fields skip their shape checks.
     if field_id.startswith("customfield_") or field_id == "issuerestriction":
-        rendered = render_app_value(field_id, custom_type, value)
+        rendered = render_app_value(field_id, custom_type, value, status_names)
         if rendered is UNRECOGNISED:
             rendered = render_jsm_value(custom_type, value)
         if rendered is not UNRECOGNISED:

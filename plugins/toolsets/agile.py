@@ -88,9 +88,10 @@ async def _issue_page(found: OffsetPage) -> dict[str, Any]:
     client = jira()
     issues = [issue for issue in found.items if isinstance(issue, dict)]
     names = await client.names_for(issues, {})  # custom fields under their names, as jira_search shows them
+    statuses = await client.status_names_for(issues)
     with stage(RENDER):
         rendered = await off_loop(lambda: [compact_issue(issue, client.base_url, field_names=names,
-                                                         field_types=client.field_types)
+                                                         field_types=client.field_types, status_names=statuses)
                                            for issue in issues], what="the issues")
     out: dict[str, Any] = {"issues": rendered}
     if found.total is not None:

@@ -99,6 +99,12 @@ async def project_statuses(call: Call) -> Response:
 
 
 @api
+async def statuses(call: Call) -> Response:
+    """``GET /status``: every status of the site's workflows."""
+    return json_response([call.render.status(s) for s in call.store.statuses])
+
+
+@api
 async def issue_types(call: Call) -> Response:
     """``GET /issuetype``."""
     return json_response([call.render.issuetype(t) for t in call.store.issue_types])
@@ -276,6 +282,7 @@ def routes() -> list[Route]:
         Route(f"{base}/project/{{key}}/versions", project_versions, methods=["GET"]),
         Route(f"{base}/project/{{key}}/components", project_components, methods=["GET"]),
         Route(f"{base}/project/{{key}}/statuses", project_statuses, methods=["GET"]),
+        Route(f"{base}/status", statuses, methods=["GET"]),
         Route(f"{base}/issuetype", issue_types, methods=["GET"]),
         Route(f"{base}/version", create_version, methods=["POST"]),
         Route(f"{base}/version/{{id}}", get_version, methods=["GET"]),

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from jiraplug.jira.compact import compact_issue, render_field
+from jiraplug.jira.errors import JiraError
+from jiraplug.jira.status_names import StatusNames
 from tests.jira.conftest import direct_client
 
 SD = "com.atlassian.servicedesk:"
@@ -190,6 +192,29 @@ def test_data_centers_development_string_becomes_counts() -> None:
 def test_time_in_status_is_time_per_status(custom_type: str | None) -> None:
     assert render_field("customfield_10040", TIME_IN_STATUS, custom_type) == {
         "status 10000": "0s (entered 1×)", "status 3": "40m (entered 2×)", "status 10001": "1d 1h 1m (entered 1×)"}
+
+
+@pytest.mark.parametrize("custom_type", ["com.atlassian.jira.ext.charting:timeinstatus", UNKNOWN])
+def test_time_in_status_names_the_statuses_it_knows(custom_type: str | None) -> None:
+    # Two statuses named "To Do" (team-managed projects each have their own) keep apart by id.
+    names = {"10000": "To Do", "3": "In Progress", "10001": "To Do"}
+    assert render_field("customfield_10040", TIME_IN_STATUS, custom_type, names) == {
+        "To Do": "0s (entered 1×)", "In Progress": "40m (entered 2×)", "To Do (status 10001)": "1d 1h 1m (entered 1×)"}
+    assert render_field("customfield_10040", TIME_IN_STATUS, custom_type, {"3": "In Progress"}) == {
+        "status 10000": "0s (entered 1×)", "In Progress": "40m (entered 2×)", "status 10001": "1d 1h 1m (entered 1×)"}
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_status_list_leaves_the_ids_and_is_not_asked_again() -> None:
+    asked = []
+
+    async def refused() -> Any:
+        asked.append(1)
+        raise JiraError("You do not have permission", status=403)
+
+    names = StatusNames()
+    assert await names.get(refused) == {} and await names.get(refused) == {}
+    assert len(asked) == 1
 
 
 def test_a_text_field_that_looks_like_noise_is_kept_when_its_type_says_so() -> None:

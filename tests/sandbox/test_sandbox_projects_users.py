@@ -42,6 +42,8 @@ def test_project_children(checked: httpx2.Client, server: SandboxServer) -> None
     statuses = checked.get(f"{base}/project/PLAT/statuses").json()
     assert {t["name"] for t in statuses} == {"Epic", "Story", "Task", "Bug", "Sub-task"}
     assert [s["name"] for s in statuses[0]["statuses"]] == ["To Do", "In Progress", "In Review", "Done"]
+    every = checked.get(f"{base}/status").json()
+    assert [(s["id"], s["name"]) for s in every] == [(s.id, s.name) for s in server.state.statuses]
     assert [t["name"] for t in checked.get(f"{base}/issuetype").json()] == ["Epic", "Story", "Task", "Bug",
                                                                              "Sub-task"]
     assert checked.get(f"{base}/project/NOPE/versions").status_code == 404

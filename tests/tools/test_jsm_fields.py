@@ -98,5 +98,11 @@ async def test_cloud_noise_is_left_out_and_development_shows_its_counts(sandbox:
     assert issue["Development"] == found["issues"][0]["Development"] == {
         "pull_requests": 1, "pull_request_state": state, "commits": 1, "branches": 1, "builds": 1, "deployments": 1}
     assert "Development" not in bare  # its raw value is "{}"
+    # Time in Status names the statuses (read once, with GET /status) in every view of the issue.
     times = issue["Time in Status"]
-    assert times and all(key.startswith("status ") and "(entered " in value for key, value in times.items())
+    assert times and set(times) <= {status.name for status in sandbox.state.statuses}, times
+    assert all("(entered " in value for value in times.values())
+    assert found["issues"][0]["Time in Status"].keys() == times.keys()
+    assert all(set(shown["Time in Status"]) <= {status.name for status in sandbox.state.statuses}
+               for shown in board["issues"] if "Time in Status" in shown)
+    assert sum(1 for record in sandbox.request_log.snapshot() if record.path.endswith("/status")) == 1
