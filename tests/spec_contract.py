@@ -32,8 +32,9 @@ import pytest
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from jiraplug import hookimpl
+from tests.shared_inputs import shared_specs
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+SPECS = shared_specs()
 CLOUD_PLATFORM = "jira-cloud-platform.swagger-v3.v3.json"
 CLOUD_AGILE = "jira-software-cloud.swagger.v3.json"
 DC_SOFTWARE = "jira-software-dc-10.3.openapi.json"

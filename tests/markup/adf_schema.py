@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "adf-schema-v1-full.json"
+from tests.conftest import missing_shared_input
+from tests.shared_inputs import shared_specs
+
+SCHEMA_PATH = shared_specs() / "adf-schema-v1-full.json"
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +30,7 @@ def _validator() -> Any:
 def require_schema() -> None:
     """Skip the calling test when the ADF schema file is not available."""
     if not SCHEMA_PATH.is_file():
-        pytest.skip(f"ADF schema not found at {SCHEMA_PATH} (see ../shared/specs/SOURCES.md)")
+        missing_shared_input(f"ADF schema not found at {SCHEMA_PATH} (see ../shared/specs/SOURCES.md)")
 
 
 def adf_errors(doc: dict[str, Any]) -> list[str]:

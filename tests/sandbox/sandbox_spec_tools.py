@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "specs"
+from tests.shared_inputs import shared_specs
+
+SPEC_DIR = shared_specs()
 CLOUD_SPEC = "jira-cloud-platform.swagger-v3.v3.json"
 DC_SPEC = "jira-software-dc-10.3.openapi.json"
 ADF_SCHEMA = "adf-schema-v1-full.json"
