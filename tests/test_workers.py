@@ -23,7 +23,8 @@ from mcp import Client
 
 from jiraplug.sandbox import SandboxServer
 from jiraplug.sandbox.knobs import Knobs
-from jiraplug.server.workers import unshared_state_warning, with_instance_id
+from jiraplug.server import workers
+from jiraplug.server.workers import Supervisor, unshared_state_warning, with_instance_id
 from tests.conftest import sandbox_environ
 from tests.hostile.processes import clean_env, http_server, run_cli
 from tests.test_shutdown import EXIT_TIMEOUT_S, _refuses_connections, _wait_until
@@ -146,6 +147,48 @@ def test_a_worker_that_dies_is_replaced(sandbox, tmp_path: Path) -> None:  # typ
         assert server.wait(EXIT_TIMEOUT_S) == 0, server.describe()
         _, stderr = server.output()
     assert f"worker 0 (pid {victim})".encode() in stderr or f"worker 1 (pid {victim})".encode() in stderr
+
+
+def test_the_supervisor_sleeps_until_a_worker_exits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Idle, the supervisor does not poll; a worker's exit (SIGCHLD) wakes it to start another at once.
+
+    With a 30 s look interval, only the wake-up explains a replacement within 10 s; a loop that
+    polled (it did, every 0.1 s) would have looked about 15 times in the 1.5 s idle.
+    """
+    import sys
+    import threading
+
+    monkeypatch.setattr(workers, "LOOK_SECONDS", 30.0)
+    supervisor = Supervisor(command=[sys.executable, "-c", "import time; time.sleep(60)"], count=1,
+                            env=dict(os.environ), log=lambda text: None)
+    seen: dict[str, float] = {}
+
+    def drive() -> None:
+        deadline = time.monotonic() + 20
+        while not supervisor.workers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(1.5)  # idle
+        seen["looks while idle"] = supervisor.looks
+        first = supervisor.workers[0].process
+        first.kill()
+        killed = time.monotonic()
+        while supervisor.workers[0].process is first and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["replaced after"] = time.monotonic() - killed
+        supervisor.signals = 1  # stop: the next wake-up ends the loop
+        supervisor.workers[0].process.kill()
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        assert supervisor.run() == 0
+    finally:
+        driver.join(30)
+        for worker in supervisor.workers:
+            if worker.process.poll() is None:
+                worker.process.kill()
+    assert seen["looks while idle"] == 0, seen
+    assert seen["replaced after"] < 10, seen
 
 
 def test_workers_need_http_and_a_free_port(sandbox, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ deadline is made at run time, so each worker builds its own instead.)
   can take the port while a worker restarts.
 * A worker that dies is started again; one that dies within :data:`FAST_FAILURE_SECONDS` of
   starting, twice in a row, stops the server (a bug or a bad environment, not bad luck).
+  The supervisor sleeps until a signal (a worker's exit, a stop) wakes it, looking at its
+  workers at least every :data:`LOOK_SECONDS`: an idle server costs no CPU to supervise.
 * SIGTERM or SIGINT to the supervisor reaches each worker once as SIGTERM: each drains as a
   single server does (``jiraplug.server.drain``) and the supervisor exits 0 when all have;
   a second signal forces them. Workers get SIGTERM if the supervisor itself dies
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -39,7 +42,7 @@ from typing import Any
 from jiraplug.errors import StartupError
 
 FAST_FAILURE_SECONDS = 5.0
-POLL_SECONDS = 0.1
+LOOK_SECONDS = 1.0  # the supervisor looks at its workers at least this often (signals wake it sooner)
 STOP_GRACE_SECONDS = 25.0  # a worker's own drain is 10 s; after this the supervisor kills it
 STATELESS_ENV = "JIRAPLUG_SERVER__STATELESS_HTTP"
 WORKER_ENV = "JIRAPLUG_WORKER_INDEX"  # read by the worker only (no settings table of that name)
@@ -112,6 +115,7 @@ class Supervisor:
     log: Callable[[str], None] = field(default=lambda text: print(f"jiraplug: {text}", file=sys.stderr))
     workers: list[Worker] = field(default_factory=list)
     signals: int = 0
+    looks: int = 0  # times the loop woke to look at its workers
 
     def _start(self, index: int) -> Worker:
         env = {**self.env, WORKER_ENV: str(index)}
@@ -131,11 +135,21 @@ class Supervisor:
     def run(self) -> int:
         """Supervise until stopped; 0 after a signal, 1 when workers keep failing at start."""
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # A worker's exit (SIGCHLD) must wake the loop too: a handler makes Python write it to the wake-up fd.
+        previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        wake, woken = socket.socketpair()
+        wake.setblocking(False)
+        woken.setblocking(False)
+        previous_fd = signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
         try:
             self.workers = [self._start(index) for index in range(self.count)]
             fast_failures = 0
             while not self.signals:
-                time.sleep(POLL_SECONDS)
+                select.select([wake], [], [], LOOK_SECONDS)
+                self.looks += 1
+                with contextlib.suppress(BlockingIOError):
+                    while wake.recv(512):  # what woke us; the state below says what to do
+                        pass
                 for slot, worker in enumerate(self.workers):
                     code = worker.process.poll()
                     if code is None or self.signals:
@@ -154,6 +168,9 @@ class Supervisor:
             self._wait_all()
             return 0
         finally:
+            signal.set_wakeup_fd(previous_fd)
+            wake.close()
+            woken.close()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
