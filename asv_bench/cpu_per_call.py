@@ -5,6 +5,7 @@
     python asv_bench/cpu_per_call.py --workers 2 --clients 8 # the same through 2 worker processes
     python asv_bench/cpu_per_call.py --profile .tools/prof   # plus a pyinstrument profile of each server
     python asv_bench/cpu_per_call.py --baseline-python /tmp/base-venv/bin/python  # this tree against another
+    python asv_bench/cpu_per_call.py --baseline-env JIRAPLUG_SERVER__EVENT_LOOP=asyncio  # a setting against its default
 
 Starts ``jiraplug sandbox`` (the Jira emulator, in its own process so its CPU is not counted)
 and ``jiraplug serve --transport http`` on 127.0.0.1: one server with every plugin on, one
@@ -197,15 +198,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="extra environment for the servers (repeatable), e.g. JIRAPLUG_DISABLE_PLUGINS=ratelimit")
     parser.add_argument("--baseline-python", type=Path, metavar="PYTHON",
                         help="also run each case against jiraplug installed for this interpreter, in turns")
-    parser.add_argument("--block", type=int, default=25, help="with --baseline-python: calls per turn")
+    parser.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="also run each case against a server with this extra environment, in turns (repeatable)")
+    parser.add_argument("--block", type=int, default=25, help="with a baseline: calls per turn")
     parser.add_argument("--output", type=Path, help="JSON results")
     args = parser.parse_args(argv)
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error(f"unknown case(s) {unknown}; known: {', '.join(CASES)}")
-    if args.baseline_python and (args.clients > 1 or args.client_processes > 1 or args.workers > 1 or args.profile):
-        parser.error("--baseline-python measures one session per server: leave out --clients, --client-processes, "
+    paired = bool(args.baseline_python or args.baseline_env)
+    if paired and (args.clients > 1 or args.client_processes > 1 or args.workers > 1 or args.profile):
+        parser.error("a baseline is measured with one session per server: leave out --clients, --client-processes, "
                      "--workers and --profile")
 
     from jiraplug.sandbox.data import generate
@@ -231,10 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             name = f"server-cache-{'on' if cache_on else 'off'}.{args.profile_format}"
             profile = args.profile / name if args.profile else None
             server = start(group, work, env, extra, profile)
-            if args.baseline_python:
+            if paired:
                 (work / "baseline").mkdir(exist_ok=True)
-                baseline = stack.start_server(group, work / "baseline", env,
-                                              runner=[str(args.baseline_python), "-m", "jiraplug"])
+                python = str(args.baseline_python or sys.executable)
+                baseline_env = {**env, **dict(item.split("=", 1) for item in args.baseline_env)}
+                baseline = stack.start_server(group, work / "baseline", baseline_env,
+                                              runner=[python, "-m", "jiraplug"])
                 for case in wanted:
                     results.update(measure_pair(server, baseline, actor.authorization, case, args.calls, args.block))
                 group.stop(baseline.process)
