@@ -176,6 +176,31 @@ class _CountingServer(StopAwareServer):
         return await super().on_tick(counter)
 
 
+async def _lifespan_only(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    if scope["type"] == "lifespan":
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+
+async def test_a_stop_taken_back_leaves_the_server_sleeping() -> None:
+    """``should_exit`` set and then unset: the loop wakes once and sleeps again (it used to spin)."""
+    import socket as sockets
+
+    listener = sockets.create_server(("127.0.0.1", 0))
+    server = _CountingServer(uvicorn.Config(_lifespan_only, log_level="warning"))
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(server.serve, [listener])
+            await _wait_until(lambda: server.started)
+            server.should_exit = True
+            server.should_exit = False  # before the loop has seen the first
+            await anyio.sleep(0.5)
+            assert server.ticks <= 2, f"the loop spun: {server.ticks} ticks"
+            server.should_exit = True
+    assert server.ticks <= 3
+
+
 async def test_an_idle_server_sleeps_until_it_is_stopped() -> None:
     """The server's main loop waits for its stop (a signal handler, another thread) instead of polling.
 
@@ -185,14 +210,8 @@ async def test_an_idle_server_sleeps_until_it_is_stopped() -> None:
     """
     import socket as sockets
 
-    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]  # lifespan only
-        if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-
     listener = sockets.create_server(("127.0.0.1", 0))
-    server = _CountingServer(uvicorn.Config(app, log_level="warning"))
+    server = _CountingServer(uvicorn.Config(_lifespan_only, log_level="warning"))
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tasks:  # ends when serve() has returned
             tasks.start_soon(server.serve, [listener])

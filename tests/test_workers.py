@@ -164,19 +164,22 @@ def test_the_supervisor_sleeps_until_a_worker_exits(monkeypatch: pytest.MonkeyPa
     seen: dict[str, float] = {}
 
     def drive() -> None:
-        deadline = time.monotonic() + 20
-        while not supervisor.workers and time.monotonic() < deadline:
-            time.sleep(0.01)
-        time.sleep(1.5)  # idle
-        seen["looks while idle"] = supervisor.looks
-        first = supervisor.workers[0].process
-        first.kill()
-        killed = time.monotonic()
-        while supervisor.workers[0].process is first and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen["replaced after"] = time.monotonic() - killed
-        supervisor.signals = 1  # stop: the next wake-up ends the loop
-        supervisor.workers[0].process.kill()
+        try:
+            deadline = time.monotonic() + 20
+            while not supervisor.workers and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(1.5)  # idle
+            seen["looks while idle"] = supervisor.looks
+            first = supervisor.workers[0].process
+            first.kill()
+            killed = time.monotonic()
+            while supervisor.workers[0].process is first and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen["replaced after"] = time.monotonic() - killed
+        finally:  # whatever happened above, end the loop: a stop, then a wake-up
+            supervisor.signals = 1
+            for worker in supervisor.workers:
+                worker.process.kill()
 
     driver = threading.Thread(target=drive)
     driver.start()

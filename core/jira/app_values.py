@@ -147,8 +147,8 @@ def _looks_like_development(value: Any) -> bool:
 def _time_in_status(value: Any, status_names: Mapping[str, str] | None = None) -> Any:
     """``{"In Progress": "40m (entered 1×)"}``: time spent in each status, and visits.
 
-    Statuses are named from ``status_names`` (id -> name) where known, else ``"status <id>"``;
-    a name two statuses share gets its id too.
+    Statuses are labelled from ``status_names`` (id -> label, see
+    :func:`jiraplug.jira.status_names.status_labels`) where known, else ``"status <id>"``.
     """
     if not isinstance(value, str):
         return None

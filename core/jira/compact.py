@@ -72,7 +72,7 @@ def compact_issue(
     names = {str(k): str(v) for k, v in {**obj(raw.get("names")), **(field_names or {})}.items()
              if isinstance(v, str)}
     types = {**{str(k): text(obj(v).get("custom")) for k, v in obj(raw.get("schema")).items()}, **(field_types or {})}
-    statuses = {**obj(raw.get(STATUS_NAMES_KEY)), **(status_names or {})}
+    statuses = status_names or obj(raw.get(STATUS_NAMES_KEY))  # the site's map: not copied per issue
     wanted, dropped = _selection(fields, names)
     key = text(raw.get("key"))
     out: dict[str, Any] = {"key": key} if key else {"id": scalar(raw.get("id"))}

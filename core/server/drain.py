@@ -17,6 +17,7 @@ times.
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING
 
 import anyio
@@ -48,6 +49,8 @@ class StopAwareServer(uvicorn.Server):
         self._should_exit = False
         self._stop = asyncio.Event()  # binds to the loop that first waits on it
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Reentrant: the setter also runs in signal handlers, on the thread that may hold it.
+        self._loop_lock = threading.RLock()
         super().__init__(config)
 
     @property  # type: ignore[override]  # uvicorn declares a plain attribute
@@ -58,30 +61,44 @@ class StopAwareServer(uvicorn.Server):
     def should_exit(self, value: bool) -> None:
         self._should_exit = value
         if not value:
-            self._stop.clear()
             return
-        if self._loop is None:
-            self._stop.set()
-        elif not self._loop.is_closed():
-            # Also called from a signal handler, which may interrupt the loop: hand it over.
-            self._loop.call_soon_threadsafe(self._stop.set)
+        with self._loop_lock:
+            loop = self._loop
+            if loop is None:  # not serving yet: nothing waits on the event
+                self._stop.set()
+                return
+        if not loop.is_closed():
+            # From a signal handler or another thread: the loop itself sets the event.
+            loop.call_soon_threadsafe(self._stop.set)
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's ``serve``, on a loop the stop can reach from any thread."""
+        with self._loop_lock:
+            self._loop = asyncio.get_running_loop()
+        try:
+            await super().serve(sockets)
+        finally:
+            with self._loop_lock:
+                self._loop = None
 
     async def main_loop(self) -> None:
         """uvicorn's loop, with one tick a second unless the stop wakes it earlier."""
-        self._loop = asyncio.get_running_loop()
         counter = 0
         should_exit = await self.on_tick(counter)
         while not should_exit:
             counter = (counter + TICKS_PER_SECOND) % 864000
             with anyio.move_on_after(self.tick_seconds):
                 await self._stop.wait()
+            if not self.should_exit:
+                self._stop.clear()  # a stop taken back (set, then unset): wait again
             should_exit = await self.on_tick(counter)
 
     async def stopped(self) -> None:
         """Return once the server has been asked to stop."""
-        self._loop = asyncio.get_running_loop()
         while not self.should_exit:
             await self._stop.wait()
+            if not self.should_exit:
+                self._stop.clear()
 
 
 class InFlight:

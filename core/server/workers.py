@@ -128,20 +128,19 @@ class Supervisor:
         self.signals += 1
         forward = signal.SIGTERM if self.signals == 1 else signal.SIGINT  # a second SIGINT forces uvicorn
         for worker in self.workers:
-            if worker.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    worker.process.send_signal(forward)
+            _send(worker, forward)
 
     def run(self) -> int:
         """Supervise until stopped; 0 after a signal, 1 when workers keep failing at start."""
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        # A worker's exit (SIGCHLD) must wake the loop too: a handler makes Python write it to the wake-up fd.
-        previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         wake, woken = socket.socketpair()
         wake.setblocking(False)
         woken.setblocking(False)
-        previous_fd = signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        # A worker's exit (SIGCHLD) must wake the loop too: a handler makes Python write it to the wake-up fd.
+        previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        previous_fd = -1
         try:
+            previous_fd = signal.set_wakeup_fd(woken.fileno(), warn_on_full_buffer=False)
             self.workers = [self._start(index) for index in range(self.count)]
             fast_failures = 0
             while not self.signals:
@@ -165,6 +164,8 @@ class Supervisor:
                     self.log(f"warning: worker {worker.index} (pid {worker.process.pid}) exited with status "
                              f"{code}; starting another")
                     self.workers[slot] = self._start(worker.index)
+                    if self.signals:  # the stop came while it started: it missed the forwarding
+                        _send(self.workers[slot], signal.SIGTERM)
             self._wait_all()
             return 0
         finally:
@@ -183,6 +184,13 @@ class Supervisor:
                 self.log(f"warning: worker {worker.index} (pid {worker.process.pid}) did not stop: killing it")
                 worker.process.kill()
                 worker.process.wait()
+
+
+def _send(worker: Worker, sig: int) -> None:
+    """Signal ``worker`` if it is still running."""
+    if worker.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            worker.process.send_signal(sig)
 
 
 def worker_environment(base: Mapping[str, str], overrides: Mapping[str, str]) -> dict[str, str]:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 import pytest
 
 from jiraplug.jira.compact import compact_issue, render_field
 from jiraplug.jira.errors import JiraError
-from jiraplug.jira.status_names import StatusNames
+from jiraplug.jira import status_names
+from jiraplug.jira.errors import JiraUnavailable
+from jiraplug.jira.status_names import StatusNames, status_labels
 from tests.jira.conftest import direct_client
 
 SD = "com.atlassian.servicedesk:"
@@ -196,25 +199,65 @@ def test_time_in_status_is_time_per_status(custom_type: str | None) -> None:
 
 @pytest.mark.parametrize("custom_type", ["com.atlassian.jira.ext.charting:timeinstatus", UNKNOWN])
 def test_time_in_status_names_the_statuses_it_knows(custom_type: str | None) -> None:
-    # Two statuses named "To Do" (team-managed projects each have their own) keep apart by id.
-    names = {"10000": "To Do", "3": "In Progress", "10001": "To Do"}
-    assert render_field("customfield_10040", TIME_IN_STATUS, custom_type, names) == {
-        "To Do": "0s (entered 1×)", "In Progress": "40m (entered 2×)", "To Do (status 10001)": "1d 1h 1m (entered 1×)"}
+    # Two statuses named "To Do" (team-managed projects each have their own): each label means one
+    # status in every issue, so both carry their id, whichever of them an issue went through.
+    labels = status_labels([{"id": "10000", "name": "To Do"}, {"id": "3", "name": "In Progress"},
+                            {"id": "10001", "name": "To Do"}, {"id": "7"}, "noise"])
+    assert labels == {"10000": "To Do (status 10000)", "3": "In Progress", "10001": "To Do (status 10001)"}
+    assert render_field("customfield_10040", TIME_IN_STATUS, custom_type, labels) == {
+        "To Do (status 10000)": "0s (entered 1×)", "In Progress": "40m (entered 2×)",
+        "To Do (status 10001)": "1d 1h 1m (entered 1×)"}
     assert render_field("customfield_10040", TIME_IN_STATUS, custom_type, {"3": "In Progress"}) == {
         "status 10000": "0s (entered 1×)", "In Progress": "40m (entered 2×)", "status 10001": "1d 1h 1m (entered 1×)"}
 
 
-@pytest.mark.anyio
-async def test_an_unreadable_status_list_leaves_the_ids_and_is_not_asked_again() -> None:
-    asked = []
+STATUSES = [{"id": "3", "name": "In Progress"}]
 
-    async def refused() -> Any:
-        asked.append(1)
-        raise JiraError("You do not have permission", status=403)
+
+@pytest.mark.anyio
+async def test_the_status_list_is_read_once_by_concurrent_calls() -> None:
+    reads = []
+
+    async def read() -> Any:
+        reads.append(1)
+        await anyio.sleep(0.05)
+        return STATUSES
 
     names = StatusNames()
-    assert await names.get(refused) == {} and await names.get(refused) == {}
-    assert len(asked) == 1
+    async with anyio.create_task_group() as tasks:
+        for _ in range(5):
+            tasks.start_soon(names.get, read)
+    assert await names.get(read) == {"3": "In Progress"} and len(reads) == 1
+
+
+@pytest.mark.anyio
+async def test_a_failed_read_keeps_the_names_read_before_and_is_retried_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    reads: list[str] = []
+    outage = [False]
+
+    async def read() -> Any:
+        reads.append("read")
+        if outage[0]:
+            raise JiraUnavailable("Jira did not answer")
+        return STATUSES
+
+    names = StatusNames()
+    assert await names.get(read) == {"3": "In Progress"}
+    monkeypatch.setattr(status_names, "STATUS_LIST_TTL_SECONDS", 0.0)  # stale at once
+    outage[0] = True
+    assert await names.get(read) == {"3": "In Progress"}, "the names read before were dropped"
+    assert await names.get(read) == {"3": "In Progress"} and len(reads) == 2, "retried on every call"
+    monkeypatch.setattr(status_names, "RETRY_AFTER_FAILURE_SECONDS", 0.0)  # the retry delay has passed
+    outage[0] = False
+    assert await names.get(read) == {"3": "In Progress"} and len(reads) == 3
+
+
+@pytest.mark.anyio
+async def test_an_unreadable_status_list_leaves_the_ids() -> None:
+    async def refused() -> Any:
+        raise JiraError("You do not have permission", status=403)
+
+    assert await StatusNames().get(refused) == {}
 
 
 def test_a_text_field_that_looks_like_noise_is_kept_when_its_type_says_so() -> None:
