@@ -25,10 +25,12 @@ moments of the machine. Each block's CPU is counted for its own server only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -65,26 +67,38 @@ def server_cpu(pid: int) -> float:
     return total
 
 
-async def drive(url: str, auth: str, tool: str, arguments: dict[str, Any], calls: int, clients: int) -> list[float]:
-    """``calls`` calls from ``clients`` sessions back to back; the latency of each, in seconds."""
-    import anyio
+@contextlib.asynccontextmanager
+async def session(url: str, auth: str) -> AsyncIterator[Any]:
+    """One MCP client session over streamable HTTP as the caller ``auth``, with no client-side cache."""
     import httpx2
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
+    async with httpx2.AsyncClient(headers={"X-Jira-Authorization": auth}, timeout=60, trust_env=False) as http:
+        async with Client(streamable_http_client(url, http_client=http), cache=None) as client:
+            yield client
+
+
+async def timed_calls(client: Any, tool: str, arguments: dict[str, Any], calls: int, latencies: list[float]) -> None:
+    """``calls`` calls of ``tool`` back to back, each one's latency appended; a tool error stops the run."""
+    for _ in range(calls):
+        started = time.perf_counter()
+        result = await client.call_tool(tool, arguments)
+        latencies.append(time.perf_counter() - started)
+        if result.is_error:
+            raise RuntimeError(f"{tool} failed: {result.content[0].text}")
+
+
+async def drive(url: str, auth: str, tool: str, arguments: dict[str, Any], calls: int, clients: int) -> list[float]:
+    """``calls`` calls from ``clients`` sessions back to back; the latency of each, in seconds."""
+    import anyio
+
     latencies: list[float] = []
-    per_client = max(1, calls // clients)
 
     async def one_client() -> None:
-        async with httpx2.AsyncClient(headers={"X-Jira-Authorization": auth}, timeout=60, trust_env=False) as http:
-            async with Client(streamable_http_client(url, http_client=http), cache=None) as client:
-                await client.list_tools()
-                for _ in range(per_client):
-                    started = time.perf_counter()
-                    result = await client.call_tool(tool, arguments)
-                    latencies.append(time.perf_counter() - started)
-                    if result.is_error:
-                        raise RuntimeError(f"{tool} failed: {result.content[0].text}")
+        async with session(url, auth) as client:
+            await client.list_tools()
+            await timed_calls(client, tool, arguments, max(1, calls // clients), latencies)
 
     async with anyio.create_task_group() as tasks:
         for _ in range(clients):
@@ -98,35 +112,18 @@ async def alternate(urls: list[str], auth: str, tool: str, arguments: dict[str, 
 
     Returns, per server, the latency of each call and the server CPU seconds of its blocks.
     """
-    import contextlib
-
-    import httpx2
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with contextlib.AsyncExitStack() as stack_:
-        clients = []
-        for url in urls:
-            http = await stack_.enter_async_context(
-                httpx2.AsyncClient(headers={"X-Jira-Authorization": auth}, timeout=60, trust_env=False))
-            clients.append(await stack_.enter_async_context(
-                Client(streamable_http_client(url, http_client=http), cache=None)))
+    async with contextlib.AsyncExitStack() as sessions:
+        clients = [await sessions.enter_async_context(session(url, auth)) for url in urls]
         for client in clients:
-            for _ in range(20):  # warm up: imports, the field list, connections
-                await client.call_tool(tool, arguments)
-        measured: list[tuple[list[float], float]] = [([], 0.0) for _ in urls]
+            await timed_calls(client, tool, arguments, 20, [])  # warm up: imports, the field list, connections
+        latencies: list[list[float]] = [[] for _ in urls]
+        cpu = [0.0 for _ in urls]
         for _ in range(max(1, calls // block)):
             for index, (client, pid) in enumerate(zip(clients, pids)):
-                latencies, cpu = measured[index]
                 before = server_cpu(pid)
-                for _ in range(block):
-                    started = time.perf_counter()
-                    result = await client.call_tool(tool, arguments)
-                    latencies.append(time.perf_counter() - started)
-                    if result.is_error:
-                        raise RuntimeError(f"{tool} failed: {result.content[0].text}")
-                measured[index] = (latencies, cpu + server_cpu(pid) - before)
-    return measured
+                await timed_calls(client, tool, arguments, block, latencies[index])
+                cpu[index] += server_cpu(pid) - before
+    return list(zip(latencies, cpu))
 
 
 def _drive_in_process(job: tuple[str, str, str, dict[str, Any], int, int]) -> list[float]:

@@ -37,5 +37,5 @@ def _local_origin() -> Path | None:
                              capture_output=True, text=True, timeout=10, check=False).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return None
-    path = Path(url.removeprefix("file://")) if url and "://" not in url.removeprefix("file://") else None
-    return path.resolve() if path is not None and path.is_dir() else None
+    path = Path(url.removeprefix("file://"))  # a remote URL is no folder here
+    return path.resolve() if url and path.is_dir() else None

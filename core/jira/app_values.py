@@ -48,16 +48,13 @@ def render_app_value(field_id: str, custom_type: str | None, value: Any,
     """
     if _is_service_desk_error(value) or (field_id == "issuerestriction" and _no_restriction(value)):
         return None
+    statuses = status_names or {}
     if custom_type:
-        if custom_type == TIME_IN_STATUS:
-            return _time_in_status(value, status_names)
         render = _BY_TYPE.get(custom_type)
-        return UNRECOGNISED if render is None else render(value)
-    if looks_like_time_in_status(value):
-        return _time_in_status(value, status_names)
+        return UNRECOGNISED if render is None else render(value, statuses)
     for looks_like, render in _BY_SHAPE:
         if looks_like(value):
-            return render(value)
+            return render(value, statuses)
     return UNRECOGNISED
 
 
@@ -144,7 +141,7 @@ def _looks_like_development(value: Any) -> bool:
 # ---------------------------------------------------------------------------- Time in Status
 
 
-def _time_in_status(value: Any, status_names: Mapping[str, str] | None = None) -> Any:
+def _time_in_status(value: Any, status_names: Mapping[str, str]) -> Any:
     """``{"In Progress": "40m (entered 1×)"}``: time spent in each status, and visits.
 
     Statuses are labelled from ``status_names`` (id -> label, see
@@ -152,10 +149,9 @@ def _time_in_status(value: Any, status_names: Mapping[str, str] | None = None) -
     """
     if not isinstance(value, str):
         return None
-    names = status_names or {}
     out = {}
     for status_id, entered, millis in _STATUS_TIME.findall(value):
-        label = names.get(status_id) or f"status {status_id}"
+        label = status_names.get(status_id) or f"status {status_id}"
         if label in out:
             label = f"{label} (status {status_id})"
         out[label] = f"{friendly_duration(int(millis))} (entered {entered}×)"
@@ -175,14 +171,24 @@ def _looks_like_rank(value: Any) -> bool:
     return isinstance(value, str) and _RANK_SHAPE.fullmatch(value) is not None
 
 
-_BY_TYPE: dict[str, Callable[[Any], Any]] = {
-    RANK: _rank,
-    PARENT_LINK: _parent_link,
-    _DEVELOPMENT: _development,
-    _DEVELOPMENT + "cf": _development,
+# A renderer gets the value and the site's status labels (only Time in Status needs them).
+Render = Callable[[Any, Mapping[str, str]], Any]
+
+
+def _value_only(render: Callable[[Any], Any]) -> Render:
+    return lambda value, status_names: render(value)
+
+
+_BY_TYPE: dict[str, Render] = {
+    RANK: _value_only(_rank),
+    TIME_IN_STATUS: _time_in_status,
+    PARENT_LINK: _value_only(_parent_link),
+    _DEVELOPMENT: _value_only(_development),
+    _DEVELOPMENT + "cf": _value_only(_development),
 }
-_BY_SHAPE: tuple[tuple[Callable[[Any], bool], Callable[[Any], Any]], ...] = (
-    (_looks_like_parent_link, _parent_link),
-    (_looks_like_development, _development),
-    (_looks_like_rank, _rank),
+_BY_SHAPE: tuple[tuple[Callable[[Any], bool], Render], ...] = (
+    (_looks_like_parent_link, _value_only(_parent_link)),
+    (_looks_like_development, _value_only(_development)),
+    (looks_like_time_in_status, _time_in_status),
+    (_looks_like_rank, _value_only(_rank)),
 )

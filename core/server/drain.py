@@ -88,17 +88,18 @@ class StopAwareServer(uvicorn.Server):
         while not should_exit:
             counter = (counter + TICKS_PER_SECOND) % 864000
             with anyio.move_on_after(self.tick_seconds):
-                await self._stop.wait()
-            if not self.should_exit:
-                self._stop.clear()  # a stop taken back (set, then unset): wait again
+                await self._woken()
             should_exit = await self.on_tick(counter)
 
     async def stopped(self) -> None:
         """Return once the server has been asked to stop."""
         while not self.should_exit:
-            await self._stop.wait()
-            if not self.should_exit:
-                self._stop.clear()
+            await self._woken()
+
+    async def _woken(self) -> None:
+        await self._stop.wait()
+        if not self.should_exit:
+            self._stop.clear()  # a stop taken back (set, then unset): the next wait sleeps again
 
 
 class InFlight:
