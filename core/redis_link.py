@@ -45,6 +45,7 @@ PROBE_INTERVAL_SECONDS = 1.0
 """During an outage, how often one command is let through to see whether Redis is back."""
 INSTALL_HINT = "pip install 'jiraplug[redis]'"
 _SCHEMES = ("redis", "rediss", "unix")
+_REDIRECTS = ("MovedError", "AskError")  # redis-py's errors for a cluster node's MOVED/ASK answer
 _REGISTRY = "jiraplug.redis_link"
 
 
@@ -82,6 +83,11 @@ class RedisOptions(BaseModel):
     redis_timeout_seconds: float = Field(
         default=0.25, gt=0, le=30, description="Timeout of every Redis command; past it the local fallback applies"
     )
+    redis_cluster: bool = Field(
+        default=False,
+        description="redis_url names a node of a Redis Cluster (cluster mode on): the client finds the others, "
+                    "and every key carries the prefix as a hash tag, {prefix}, so it lives in one slot",
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -110,7 +116,33 @@ class RedisOptions(BaseModel):
             if self.redis_url is None:
                 raise ValueError('backend = "redis" needs redis_url (e.g. redis://redis:6379/0)')
             require_redis_package()
+        if self.redis_cluster and self.redis_url is not None:
+            parts = urlsplit(self.redis_url.get_secret_value())
+            if parts.scheme == "unix":
+                raise ValueError("redis_cluster needs a redis:// or rediss:// URL of a cluster node, not unix://")
+            if parts.path.strip("/") not in ("", "0"):
+                raise ValueError(f"redis_url names database {parts.path.strip('/')!r}: a Redis Cluster has only "
+                                 "database 0 (leave the path out or use /0)")
         return self
+
+    @property
+    def key_prefix(self) -> str:
+        """The prefix of every key; on a cluster, a hash tag that keeps a plugin's keys in one slot.
+
+        The plugins' Lua scripts touch several keys at once (an entry, its tags, the write log),
+        which a cluster allows only within one slot. A prefix that already holds a tag
+        (``{team-a}:``) is used as it is.
+        """
+        if not self.redis_cluster or _hash_tag(self.redis_prefix):
+            return self.redis_prefix
+        return "{" + self.redis_prefix + "}"
+
+
+def _hash_tag(key: str) -> str:
+    """The part of ``key`` Redis Cluster hashes: between the first ``{`` and the next ``}``, if not empty."""
+    start = key.find("{")
+    end = key.find("}", start + 1) if start >= 0 else -1
+    return key[start + 1:end] if end > start + 1 else ""
 
 
 def display_url(url: str) -> str:
@@ -144,13 +176,15 @@ def _observe_available(_options: CallbackOptions) -> Iterable[Observation]:
 class RedisLink:
     """A Redis client with timeouts, outage tracking and a once-per-outage warning.
 
-    ``client_factory`` builds the ``redis.asyncio.Redis`` client (tests may pass another).
+    ``cluster``: ``url`` names a node of a Redis Cluster (``redis.asyncio.RedisCluster``).
     """
 
     def __init__(self, url: str, *, password: str | None = None, timeout: float = 0.25,
-                 meter: Meter | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 meter: Meter | None = None, clock: Callable[[], float] = time.monotonic,
+                 cluster: bool = False) -> None:
         self.display = display_url(url)
         self.timeout = timeout
+        self.cluster = cluster
         self._url = url
         self._password = password
         self._clock = clock
@@ -167,15 +201,19 @@ class RedisLink:
 
     @property
     def client(self) -> Any:
-        """The ``redis.asyncio.Redis`` client (made on first use)."""
+        """The ``redis.asyncio.Redis`` (or ``RedisCluster``) client, made on first use."""
         if self._client is None:
             import redis.asyncio as aioredis
 
             kwargs: dict[str, Any] = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout,
-                                      "health_check_interval": 0, "retry_on_timeout": False}
+                                      "health_check_interval": 0}
             if self._password is not None:
                 kwargs["password"] = self._password
-            self._client = aioredis.from_url(self._url, **kwargs)
+            if self.cluster:
+                # Our timeout bounds each command; the cluster client's own retries stay within it.
+                self._client = aioredis.RedisCluster.from_url(self._url, **kwargs)
+            else:
+                self._client = aioredis.from_url(self._url, retry_on_timeout=False, **kwargs)
         return self._client
 
     def on_recover(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -207,8 +245,11 @@ class RedisLink:
             self._failed(what, _describe(exc))
             raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - redis-py's own errors (ConnectionError, ResponseError...)
-            self._failed(what, _describe(exc))
-            raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
+            error = _describe(exc)
+            if not self.cluster and type(exc).__name__ in _REDIRECTS:
+                error += " (this Redis is a cluster node: set redis_cluster = true)"
+            self._failed(what, error)
+            raise RedisUnavailable(f"Redis at {self.display}: {error}") from None
         # Only a command sent during the outage (the probe) ends it: one sent before, answered
         # after another had failed, says nothing about Redis now (it would end the outage at
         # once, and the next failure would warn a second time).
@@ -277,12 +318,14 @@ def link_for(runtime: Runtime, options: RedisOptions) -> RedisLink:
     assert options.redis_url is not None
     url = options.redis_url.get_secret_value()
     password = options.redis_password.get_secret_value() if options.redis_password else None
-    digest = hashlib.blake2b(f"{url}\0{password}\0{options.redis_timeout_seconds}".encode(), digest_size=8).hexdigest()
+    identity = f"{url}\0{password}\0{options.redis_timeout_seconds}\0{options.redis_cluster}"
+    digest = hashlib.blake2b(identity.encode(), digest_size=8).hexdigest()
     links: dict[str, RedisLink] = runtime.plugin_state(_REGISTRY, dict)
     link = links.get(digest)
     if link is None:
         link = links[digest] = RedisLink(url, password=password, timeout=options.redis_timeout_seconds,
-                                         meter=runtime.telemetry.meter, clock=runtime.clock.monotonic)
+                                         meter=runtime.telemetry.meter, clock=runtime.clock.monotonic,
+                                         cluster=options.redis_cluster)
     return link
 
 

@@ -30,9 +30,10 @@ def _free_port() -> int:
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; ``url`` is what jiraplug's settings take."""
 
-    def __init__(self, port: int | None = None, password: str | None = None) -> None:
+    def __init__(self, port: int | None = None, password: str | None = None, extra_args: list[str] | None = None) -> None:
         self.port = port or _free_port()
         self.password = password
+        self.extra_args = extra_args or []
         self._dir = Path(tempfile.mkdtemp(prefix="jiraplug-redis-"))
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -48,6 +49,7 @@ class RedisServer:
                 "--dir", str(self._dir), "--protected-mode", "yes", "--loglevel", "warning"]
         if self.password:
             args += ["--requirepass", self.password]
+        args += self.extra_args
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -61,15 +63,19 @@ class RedisServer:
 
     def ping(self) -> bool:
         """Whether the server answers PING (a raw RESP exchange; no client library needed)."""
+        return self.command("PING").startswith(b"+PONG")
+
+    def command(self, line: str) -> bytes:
+        """One inline command's raw answer (empty if the server does not answer)."""
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
                 if self.password:
                     sock.sendall(f"AUTH {self.password}\r\n".encode())
                     sock.recv(64)
-                sock.sendall(b"PING\r\n")
-                return sock.recv(64).startswith(b"+PONG")
+                sock.sendall(f"{line}\r\n".encode())
+                return sock.recv(4096)
         except OSError:
-            return False
+            return b""
 
     def stop(self) -> None:
         """Kill the server (an outage: no shutdown save, clients see dropped connections)."""
@@ -94,10 +100,69 @@ class RedisServer:
         self.close()
 
 
+class RedisCluster:
+    """A Redis Cluster of ``size`` primaries (no replicas) on 127.0.0.1, made by ``redis-cli --cluster create``."""
+
+    def __init__(self, size: int = 3) -> None:
+        # Each node's cluster bus gets a free port of its own (by default port + 10000, maybe taken or > 65535).
+        self.nodes = [RedisServer(extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                                              "--cluster-node-timeout", "2000", "--cluster-port", str(_free_port())])
+                      for _ in range(size)]
+
+    @property
+    def url(self) -> str:
+        """A URL of one node: what jiraplug's settings take (the client finds the others)."""
+        return self.nodes[0].url
+
+    def start(self, timeout: float = 30.0) -> RedisCluster:
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise RuntimeError("redis-cli is not installed (it comes with Debian's redis-server)")
+        for node in self.nodes:
+            node.start()
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        subprocess.run([cli, "--cluster", "create", *addresses, "--cluster-yes"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # every node must see every slot served
+            if all(b"cluster_state:ok" in node.command("CLUSTER INFO") for node in self.nodes):
+                return self
+            time.sleep(0.05)
+        self.close()
+        raise RuntimeError(f"the Redis Cluster on {addresses} did not reach cluster_state:ok within {timeout} s")
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+    def __enter__(self) -> RedisCluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _skip_without_redis() -> None:
+    """Skip on a machine without redis-server, except under CI, which must have it."""
+    if REDIS_SERVER is None and not __import__("os").environ.get("CI"):
+        pytest.skip("redis-server is not installed; .ci/run installs it (apt-get install -y redis-server)")
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A fresh Redis for one test (it may kill and restart it)."""
-    if REDIS_SERVER is None and not __import__("os").environ.get("CI"):
-        pytest.skip("redis-server is not installed; .ci/run installs it (apt-get install -y redis-server)")
+    _skip_without_redis()
     with RedisServer() as server:
         yield server
+
+
+@pytest.fixture
+def redis_cluster() -> Iterator[RedisCluster]:
+    """A fresh three-node Redis Cluster for one test."""
+    _skip_without_redis()
+    with RedisCluster() as cluster:
+        yield cluster

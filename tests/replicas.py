@@ -6,11 +6,12 @@ knobs) and sharing one real Redis (``tests/redis_server.py``). Loopback only.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -69,3 +70,70 @@ async def caller(base: str, headers: dict[str, str] | None = None) -> AsyncItera
     async with httpx2.AsyncClient(headers=headers or {}, timeout=60) as http:
         async with Client(streamable_http_client(f"{base}/mcp", http_client=http), cache=None) as client:
             yield Caller(client)
+
+
+async def keep_reading(base: str, deadline: float, failures: list[str], issue_key: Callable[[int], str],
+                       **arguments: Any) -> None:
+    """``jira_get_issue`` of ``issue_key(n)`` on the n-th call, back to back until ``deadline``; errors noted."""
+    async with caller(base) as end:
+        n = 0
+        while anyio.current_time() < deadline:
+            n += 1
+            error, text = await end.call("jira_get_issue", issue_key=issue_key(n), **arguments)
+            if error:
+                failures.append(text)
+
+
+async def through_an_outage(bases: list[str], sandbox: SandboxServer, stop: Callable[[], object],
+                            start: Callable[[], object]) -> None:
+    """Load two replicas while Redis goes away (``stop`` at 2 s) and comes back (``start`` at 4.5 s).
+
+    Two readers per replica, and a writer on the first replica whose every write is read back
+    through the second, for 8 s: every call must succeed and no read may be stale. Then shared
+    mode must resume: within a few probe intervals a read cached through the first replica is a
+    hit on the second.
+    """
+    failures: list[str] = []
+    stale: list[tuple[str, str]] = []
+    async with caller(bases[0]) as a, caller(bases[1]) as b:
+        deadline = anyio.current_time() + 8
+
+        async def write_then_read() -> None:
+            step = 0
+            while anyio.current_time() < deadline:
+                step += 1
+                summary = f"outage step {step}"
+                error, text = await a.call("jira_update_issue", issue_key="PLAT-1", fields={"summary": summary})
+                if error:
+                    failures.append(text)
+                error, issue = await b.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
+                if error:
+                    failures.append(issue)
+                elif issue["summary"] != summary:
+                    stale.append((summary, issue["summary"]))
+
+        async def outage() -> None:
+            await anyio.sleep(2)
+            await anyio.to_thread.run_sync(stop)
+            await anyio.sleep(2.5)
+            await anyio.to_thread.run_sync(start)
+
+        async with anyio.create_task_group() as tasks:
+            for base in bases:
+                for worker in range(2):
+                    tasks.start_soon(keep_reading, base, deadline, failures, lambda n, w=worker: f"PLAT-{2 + (w + n) % 4}")
+            tasks.start_soon(write_then_read)
+            tasks.start_soon(outage)
+        assert failures == [] and stale == []
+
+        resumed = False
+        for attempt in range(20):
+            key = f"PLAT-{10 + attempt}"
+            await a.call("jira_get_issue", issue_key=key, comment_limit=0)
+            before = len(sandbox.request_log)
+            await b.call("jira_get_issue", issue_key=key, comment_limit=0)
+            if len(sandbox.request_log) == before:
+                resumed = True
+                break
+            await anyio.sleep(0.5)
+        assert resumed, "replica B never served what replica A cached after Redis came back"

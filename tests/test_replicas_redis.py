@@ -9,6 +9,7 @@ SDK's over HTTP; Jira is the sandbox; Redis is a real ``redis-server`` (tests/re
 from __future__ import annotations
 
 import random
+from functools import partial
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from jiraplug.sandbox.knobs import Knobs
 from jiraplug.sandbox.server import SandboxServer
 from tests.redis_server import RedisServer
-from tests.replicas import caller, replicas, shared_environ
+from tests.replicas import caller, keep_reading, replicas, shared_environ, through_an_outage
 from tests.test_multiuser import basic
 
 pytestmark = pytest.mark.anyio
@@ -93,20 +94,11 @@ async def test_two_replicas_flooded_together_stay_within_the_shared_budget(
         sandbox.request_log.clear()
         deadline = anyio.current_time() + 6
 
-        async def flood(base: str, worker: int) -> None:
-            async with caller(base) as end:
-                n = 0
-                while anyio.current_time() < deadline:
-                    n += 1
-                    error, text = await end.call("jira_get_issue", issue_key=f"PLAT-{1 + (worker + n) % 5}",
-                                                 comment_limit=0)
-                    if error:
-                        failures.append(text)
-
         async with anyio.create_task_group() as tasks:
             for base in bases:
                 for worker in range(6):
-                    tasks.start_soon(flood, base, worker)
+                    tasks.start_soon(partial(keep_reading, comment_limit=0), base, deadline, failures,
+                                     lambda n, w=worker: f"PLAT-{1 + (w + n) % 5}")
         records = list(sandbox.request_log)
     assert failures == []
     throttled = sum(1 for record in records if record.status == 429)
@@ -122,63 +114,8 @@ async def test_redis_killed_mid_load_and_restarted_fails_no_call_and_shared_mode
     """Readers on both replicas and a writer on A checked by reads on B run while Redis is killed
     (at 2 s) and started again, empty (at 4.5 s): every call succeeds, no read is stale, each
     replica warns once, and afterwards a read cached through A is a hit on B again."""
-    failures: list[str] = []
-    stale: list[tuple[str, str]] = []
     with replicas(tmp_path, sandbox, **shared_environ(redis_server.url)) as bases:
-        async with caller(bases[0]) as a, caller(bases[1]) as b:
-            started = anyio.current_time()
-            deadline = started + 8
-
-            async def read_loop(end_base: str, worker: int) -> None:
-                async with caller(end_base) as end:
-                    n = 0
-                    while anyio.current_time() < deadline:
-                        n += 1
-                        error, text = await end.call("jira_get_issue", issue_key=f"PLAT-{2 + (worker + n) % 4}")
-                        if error:
-                            failures.append(text)
-
-            async def write_then_read() -> None:
-                step = 0
-                while anyio.current_time() < deadline:
-                    step += 1
-                    summary = f"outage step {step}"
-                    for error, text in [await a.call("jira_update_issue", issue_key="PLAT-1",
-                                                     fields={"summary": summary})]:
-                        if error:
-                            failures.append(text)
-                    error, issue = await b.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
-                    if error:
-                        failures.append(issue)
-                    elif issue["summary"] != summary:
-                        stale.append((summary, issue["summary"]))
-
-            async def outage() -> None:
-                await anyio.sleep(2)
-                await anyio.to_thread.run_sync(redis_server.stop)
-                await anyio.sleep(2.5)
-                await anyio.to_thread.run_sync(redis_server.start)
-
-            async with anyio.create_task_group() as tasks:
-                for base in bases:
-                    for worker in range(2):
-                        tasks.start_soon(read_loop, base, worker)
-                tasks.start_soon(write_then_read)
-                tasks.start_soon(outage)
-            assert failures == [] and stale == []
-
-            # Shared mode resumes: within a few probe intervals, a read through A is a hit on B.
-            resumed = False
-            for attempt in range(20):
-                key = f"PLAT-{10 + attempt}"
-                await a.call("jira_get_issue", issue_key=key, comment_limit=0)
-                before = jira_requests(sandbox)
-                await b.call("jira_get_issue", issue_key=key, comment_limit=0)
-                if jira_requests(sandbox) == before:
-                    resumed = True
-                    break
-                await anyio.sleep(0.5)
-            assert resumed, "replica B never served what replica A cached after Redis came back"
+        await through_an_outage(bases, sandbox, redis_server.stop, redis_server.start)
     for index in range(2):
         log = (tmp_path / f"replica-{index}" / "server.log").read_text()
         assert log.count("is unavailable") == 1, log[-3000:]

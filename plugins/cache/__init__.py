@@ -62,7 +62,7 @@ def state_of(runtime: Runtime) -> ResponseCache | None:
     def build() -> ResponseCache:
         shared = None
         if settings.backend == "redis":
-            shared = SharedCache(link_for(runtime, settings), layer_configs(settings), settings.redis_prefix,
+            shared = SharedCache(link_for(runtime, settings), layer_configs(settings), settings.key_prefix,
                                  make=StoredResponse, monotonic=runtime.clock.monotonic, wall=runtime.clock.time)
         cache = ResponseCache(settings, instruments=instruments(runtime.telemetry.meter),
                               timer=runtime.clock.monotonic, shared=shared)

@@ -1,6 +1,7 @@
 """The shared cache of several replicas: answers in Redis, kept fresh by versioned tags.
 
-Keys (``P`` is ``[cache] redis_prefix``; one Redis may serve several sites):
+Keys (``P`` is ``[cache] redis_prefix``, as a hash tag ``{P}`` on a Redis Cluster; one Redis may
+serve several sites):
 
 - ``P c:<layer>:<key>``: one cached answer, a hash of its bytes (``b``), its tags (``t``) and
   the version each tag had when it was stored (``v``); it expires with its TTL.

@@ -52,7 +52,7 @@ def state_of(runtime: Runtime) -> RateLimitController:
         config: RateLimitSettings = runtime.settings.plugin_config(PLUGIN_NAME)
         shared = None
         if config.backend == "redis":
-            shared = SharedLimits(link_for(runtime, config), config, config.redis_prefix)
+            shared = SharedLimits(link_for(runtime, config), config, config.key_prefix)
         return RateLimitController(config, clock=clock.monotonic, wall_clock=clock.time, sleep=clock.sleep,
                                    meter=runtime.telemetry.meter, shared=shared)
 
