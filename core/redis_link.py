@@ -12,6 +12,11 @@ each replica's local share of the rate budget). :class:`RedisLink` tracks the ou
 - ``jiraplug.redis.available`` (gauge, 1/0) and ``jiraplug.redis.failures`` (counter) report
   it; the alerting plugin's ``redis_unavailable`` rule reads :func:`links_of`.
 
+Every operation (one script or command, named by the caller: ``cache.lookup``,
+``ratelimit.admit``...) is a CLIENT span ``redis <operation>`` under the current span and a
+point of ``db.client.operation.duration``, with ``db.system.name = redis``, the server and,
+when it failed, ``error.type`` (OpenTelemetry's database conventions).
+
 Links live on the runtime (one per URL and password; the cache and ratelimit plugins share
 one when they point at the same Redis). The ``redis`` package is optional
 (``pip install 'jiraplug[redis]'``); :func:`require_redis_package` says so at start-up.
@@ -25,11 +30,13 @@ import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from jiraplug.telemetry import once_per_meter
@@ -50,7 +57,14 @@ _REGISTRY = "jiraplug.redis_link"
 
 
 class RedisUnavailable(Exception):
-    """Redis did not answer in time, refused, or is in an outage (the caller falls back)."""
+    """Redis did not answer in time, refused, or is in an outage (the caller falls back).
+
+    ``error_type``: why, for telemetry: ``timeout``, ``outage`` (failed fast) or the error's class name.
+    """
+
+    def __init__(self, message: str, error_type: str = "outage") -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
 def require_redis_package() -> None:
@@ -154,16 +168,43 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
+# OpenTelemetry's database conventions: the duration metric and the attributes of a Redis operation.
+DB_OPERATION_DURATION = "db.client.operation.duration"
+_DB_DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10)
+OPERATION_ATTRIBUTE = "jiraplug.redis.operation"
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    failures: Counter
+    duration: Histogram
+
+
 @once_per_meter
-def _instruments(meter: Meter) -> Any:
+def _instruments(meter: Meter) -> _Instruments:
     meter.create_observable_gauge(
         "jiraplug.redis.available", callbacks=[_observe_available], unit="1",
         description="1 while the shared Redis answers, 0 during an outage (state falls back to each replica)",
     )
-    return meter.create_counter(
-        "jiraplug.redis.failures", unit="{command}",
-        description="Redis commands that failed or timed out (the call went on with the local fallback)",
+    return _Instruments(
+        failures=meter.create_counter(
+            "jiraplug.redis.failures", unit="{command}",
+            description="Redis commands that failed or timed out (the call went on with the local fallback)",
+        ),
+        duration=meter.create_histogram(
+            DB_OPERATION_DURATION, unit="s", description="Duration of database client operations.",
+            explicit_bucket_boundaries_advisory=list(_DB_DURATION_BUCKETS),
+        ),
     )
+
+
+def _server_attributes(url: str) -> dict[str, Any]:
+    """``db.system.name``, ``server.address``/``server.port`` (or the socket path) and ``db.namespace``."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return {"db.system.name": "redis", "server.address": parts.path}
+    return {"db.system.name": "redis", "server.address": parts.hostname or "", "server.port": parts.port or 6379,
+            "db.namespace": parts.path.strip("/") or "0"}
 
 
 _links: weakref.WeakSet[RedisLink] = weakref.WeakSet()
@@ -181,7 +222,7 @@ class RedisLink:
 
     def __init__(self, url: str, *, password: str | None = None, timeout: float = 0.25,
                  meter: Meter | None = None, clock: Callable[[], float] = time.monotonic,
-                 cluster: bool = False) -> None:
+                 cluster: bool = False, tracer: Tracer | None = None) -> None:
         self.display = display_url(url)
         self.timeout = timeout
         self.cluster = cluster
@@ -195,7 +236,9 @@ class RedisLink:
         self._down_since: float | None = None
         self._next_probe = 0.0
         self._last_error = ""
-        self._failures_counter = _instruments(meter) if meter is not None else None
+        self._instruments = _instruments(meter) if meter is not None else None
+        self._tracer = tracer
+        self._attributes = _server_attributes(url)
         self._on_recover: list[Callable[[], Awaitable[None]]] = []
         _links.add(self)
 
@@ -232,24 +275,18 @@ class RedisLink:
                 raise RedisUnavailable(f"Redis at {self.display} is unavailable ({self._last_error})")
             self._next_probe = now + PROBE_INTERVAL_SECONDS
             probing = True
+        # A CLIENT span under the tool call and a duration per operation, as OpenTelemetry's
+        # database conventions have them (the span is a no-op when no tracer provider is set).
+        span = self._tracer.start_span(f"redis {what}", kind=SpanKind.CLIENT,
+                                       attributes={**self._attributes, OPERATION_ATTRIBUTE: what}) \
+            if self._tracer is not None else None
+        started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.timeout):
-                if probing:
-                    for callback in list(self._on_recover):
-                        await callback_in_outage(callback)
-                result = await command(self.client)
+            result = await self._attempt(what, command, probing)
         except RedisUnavailable as exc:
-            self._failed(what, f"recovery step: {exc}")
+            self._observed(what, started, span, exc.error_type)
             raise
-        except (TimeoutError, OSError, ConnectionError) as exc:
-            self._failed(what, _describe(exc))
-            raise RedisUnavailable(f"Redis at {self.display}: {_describe(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - redis-py's own errors (ConnectionError, ResponseError...)
-            error = _describe(exc)
-            if not self.cluster and type(exc).__name__ in _REDIRECTS:
-                error += " (this Redis is a cluster node: set redis_cluster = true)"
-            self._failed(what, error)
-            raise RedisUnavailable(f"Redis at {self.display}: {error}") from None
+        self._observed(what, started, span, None)
         # Only a command sent during the outage (the probe) ends it: one sent before, answered
         # after another had failed, says nothing about Redis now (it would end the outage at
         # once, and the next failure would warn a second time).
@@ -257,11 +294,43 @@ class RedisLink:
             self._recovered()
         return result
 
+    async def _attempt(self, what: str, command: Callable[[Any], Awaitable[T]], probing: bool) -> T:
+        """The command (after the recovery steps when probing), its failure as :class:`RedisUnavailable`."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                if probing:
+                    for callback in list(self._on_recover):
+                        await callback_in_outage(callback)
+                return await command(self.client)
+        except RedisUnavailable as exc:
+            self._failed(what, f"recovery step: {exc}")
+            raise
+        except Exception as exc:  # noqa: BLE001 - timeouts, sockets, redis-py's own errors (ResponseError...)
+            error = _describe(exc)
+            if not self.cluster and type(exc).__name__ in _REDIRECTS:
+                error += " (this Redis is a cluster node: set redis_cluster = true)"
+            self._failed(what, error)
+            kind = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
+            raise RedisUnavailable(f"Redis at {self.display}: {error}", kind) from None
+
+    def _observed(self, what: str, started: float, span: Span | None, error_type: str | None) -> None:
+        """Record one operation's duration (and end its span), with ``error.type`` when it failed."""
+        attributes = {**self._attributes, OPERATION_ATTRIBUTE: what}
+        if error_type is not None:
+            attributes["error.type"] = error_type
+        if self._instruments is not None:
+            self._instruments.duration.record(time.perf_counter() - started, attributes)
+        if span is not None:
+            if error_type is not None:
+                span.set_attribute("error.type", error_type)
+                span.set_status(Status(StatusCode.ERROR))
+            span.end()
+
     def _failed(self, what: str, error: str) -> None:
         self.failures += 1
         self._last_error = error
-        if self._failures_counter is not None:
-            self._failures_counter.add(1, {"redis": self.display, "command": what})
+        if self._instruments is not None:
+            self._instruments.failures.add(1, {"redis": self.display, "command": what})
         if self.available:
             self.available = False
             self.outages += 1
@@ -325,7 +394,7 @@ def link_for(runtime: Runtime, options: RedisOptions) -> RedisLink:
     if link is None:
         link = links[digest] = RedisLink(url, password=password, timeout=options.redis_timeout_seconds,
                                          meter=runtime.telemetry.meter, clock=runtime.clock.monotonic,
-                                         cluster=options.redis_cluster)
+                                         cluster=options.redis_cluster, tracer=runtime.telemetry.tracer)
     return link
 
 

@@ -146,7 +146,7 @@ class RedisCluster:
         self.close()
 
 
-def _skip_without_redis() -> None:
+def skip_without_redis() -> None:
     """Skip on a machine without redis-server, except under CI, which must have it."""
     if REDIS_SERVER is None and not __import__("os").environ.get("CI"):
         pytest.skip("redis-server is not installed; .ci/run installs it (apt-get install -y redis-server)")
@@ -155,7 +155,7 @@ def _skip_without_redis() -> None:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A fresh Redis for one test (it may kill and restart it)."""
-    _skip_without_redis()
+    skip_without_redis()
     with RedisServer() as server:
         yield server
 
@@ -163,6 +163,6 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture
 def redis_cluster() -> Iterator[RedisCluster]:
     """A fresh three-node Redis Cluster for one test."""
-    _skip_without_redis()
+    skip_without_redis()
     with RedisCluster() as cluster:
         yield cluster

@@ -2,7 +2,8 @@
 
 ``python docs/gen/telemetryref.py --write`` runs ``jiraplug serve`` (stdio, every built-in
 plugin on) against the embedded Jira emulator with a rate limit, exports over OTLP/HTTP to
-the tests' receiver on 127.0.0.1, drives a workload (reads, cache hits, a write, a missing
+the tests' receiver on 127.0.0.1, with the cache and rate budget in a real ``redis-server``
+(tests/redis_server.py; .ci/run installs it), drives a workload (reads, cache hits, a write, a missing
 issue, a burst that Jira rate-limits, operator resources), and writes every span, metric and
 attribute the export held below the page's marker. tests/docs/test_telemetry_page.py checks
 a fresh export against the page: anything exported and not documented fails.
@@ -33,8 +34,13 @@ ATTRIBUTES: dict[str, str] = {
     "network.peer.address": "IP address jiraplug connected to for Jira",
     "network.peer.port": "Port jiraplug connected to for Jira",
     "network.protocol.version": "HTTP version toward Jira (`1.1`, `2`)",
-    "server.address": "Jira host",
-    "server.port": "Jira port",
+    "server.address": "Jira host (HTTP spans), or Redis host (`redis ...` spans, `db.client.operation.duration`)",
+    "server.port": "Jira port, or Redis port",
+    "db.system.name": "`redis`: the operation went to the shared Redis (cache or ratelimit `backend = \"redis\"`)",
+    "db.namespace": "Redis database number",
+    "jiraplug.redis.operation": "What the Redis operation did for jiraplug: `cache.lookup`, `cache.store`, `ratelimit.admit`, ...",
+    "redis": "The shared Redis, as `scheme://host:port/db` (never a password)",
+    "command": "The Redis operation that failed (`jiraplug.redis.failures`)",
     "url.full": "Jira URL, without its query string unless `[server] trace_query_strings`",
     "cache.hit": "Whether the cache answered the read (span attribute of the tool call, and of each lookup event)",
     "cache.layer": "Cache layer of one lookup",
@@ -68,6 +74,9 @@ ATTRIBUTES: dict[str, str] = {
 }
 
 
+SHARED_SERVICE = "jiraplug-shared"  # the run with the cache and budget in Redis
+
+
 def capture() -> tuple[list[Any], list[Any]]:
     """Spans and metrics of one server run, as the OTLP receiver decoded them."""
     import anyio
@@ -79,17 +88,27 @@ def capture() -> tuple[list[Any], list[Any]]:
     from jiraplug.testing import sandbox_environ
     from tests.otlp_receiver import OTLPReceiver
 
+    from tests.redis_server import RedisServer
+
     knobs = Knobs(rate_limit_rps=4, rate_limit_burst=4)
-    with OTLPReceiver() as receiver, SandboxServer(flavour="cloud", seed=3, port=0, knobs=knobs) as sandbox:
+    with OTLPReceiver() as receiver, SandboxServer(flavour="cloud", seed=3, port=0, knobs=knobs) as sandbox, \
+            RedisServer() as redis:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA", "OTEL_", "READ_ONLY_MODE"))}
         env.update(sandbox_environ(sandbox), **receiver.env(), OTEL_SERVICE_NAME="jiraplug",
                    JIRAPLUG_PROFILING__ADMIN_TOOLS="true", JIRAPLUG_ALERTING__MAX_ERROR_RATE_PERCENT="1",
                    JIRAPLUG_ALERTING__MIN_SAMPLES="1", JIRAPLUG_ALERTING__FOR_SECONDS="0",
                    JIRAPLUG_ALERTING__CHECK_INTERVAL_SECONDS="0.2")
+        # A second server keeps its cache and budget in Redis: its Redis operations are exported too.
+        shared_env = {**env, "OTEL_SERVICE_NAME": SHARED_SERVICE,
+                      "JIRAPLUG_CACHE__BACKEND": "redis", "JIRAPLUG_CACHE__REDIS_URL": redis.url,
+                      "JIRAPLUG_RATELIMIT__BACKEND": "redis", "JIRAPLUG_RATELIMIT__REDIS_URL": redis.url}
+
+        def serve(environ: dict[str, str]) -> Any:
+            return Client(StdioServerParameters(command=sys.executable, args=["-m", "jiraplug", "serve"],
+                                                env=environ), cache=None)
 
         async def workload() -> None:
-            params = StdioServerParameters(command=sys.executable, args=["-m", "jiraplug", "serve"], env=env)
-            async with Client(params, cache=None) as client:
+            async with serve(env) as client:
                 await client.list_tools()
                 await client.list_resources()
                 for _ in range(3):
@@ -103,9 +122,16 @@ def capture() -> tuple[list[Any], list[Any]]:
                 await anyio.sleep(1.0)  # the alert monitor's checks, the metric exports
                 for resource in (await client.list_resources()).resources:
                     await client.read_resource(resource.uri)
+            async with serve(shared_env) as client:
+                for _ in range(2):
+                    await client.call_tool("jira_get_issue", {"issue_key": "PLAT-20"})
+                await client.call_tool("jira_add_comment", {"issue_key": "PLAT-20", "body": "telemetry run"})
 
         anyio.run(workload)
-        receiver.wait_for(lambda: receiver.find_metrics("mcp.server.operation.duration") or None, timeout=15)
+        for service in ("jiraplug", SHARED_SERVICE):
+            receiver.wait_for(lambda service=service: [
+                m for m in receiver.find_metrics("mcp.server.operation.duration")
+                if m.resource.get("service.name") == service] or None, timeout=15)
         return receiver.spans(), receiver.metrics()
 
 
@@ -175,7 +201,8 @@ def render(spans: list[Any], metrics: list[Any]) -> str:
 
 def trace_picture(spans: list[Any]) -> list[str]:
     """One tool call's trace as a tree with durations, the way a trace viewer lays it out."""
-    calls = [span for span in spans if span.name == "tools/call jira_get_issue" and span.kind == "SERVER"]
+    calls = [span for span in spans if span.name == "tools/call jira_get_issue" and span.kind == "SERVER"
+             and span.resource.get("service.name") != SHARED_SERVICE]
     by_parent: dict[str | None, list[Any]] = {}
     for span in spans:
         by_parent.setdefault(span.parent_span_id, []).append(span)
