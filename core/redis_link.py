@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -52,7 +53,9 @@ PROBE_INTERVAL_SECONDS = 1.0
 """During an outage, how often one command is let through to see whether Redis is back."""
 INSTALL_HINT = "pip install 'jiraplug[redis]'"
 _SCHEMES = ("redis", "rediss", "unix")
-_REDIRECTS = ("MovedError", "AskError")  # redis-py's errors for a cluster node's MOVED/ASK answer
+# redis-py's errors for a cluster node's answers: MOVED/ASK (a key on another node) and CROSSSLOT
+# (keys of several slots in one command: what a cluster node says to our untagged scripts).
+_CLUSTER_ANSWERS = ("MovedError", "AskError", "ClusterCrossSlotError")
 _REGISTRY = "jiraplug.redis_link"
 
 
@@ -110,9 +113,19 @@ class RedisOptions(BaseModel):
             return None
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
         parts = urlsplit(text.strip())
+        # Never echo the value: it may carry a password.
         if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
-            # Never echo the value: it may carry a password.
             raise ValueError("not a Redis URL; expected redis://host:6379/0, rediss://host:6380/0 or unix:///path")
+        if parts.scheme != "unix":
+            try:
+                parts.port  # noqa: B018 - parsing it is the check
+            except ValueError:
+                valid = False
+            else:
+                valid = bool(re.fullmatch(r"/?\d*", parts.path))
+            if not valid:  # e.g. a password with an unencoded "/" moved part of itself into the port or path
+                raise ValueError("not a Redis URL: expected redis://[user:password@]host[:port][/db] with a numeric "
+                                 "port and database; percent-encode '/', '@' and ':' in a password")
         return text.strip()
 
     @model_validator(mode="after")
@@ -135,8 +148,8 @@ class RedisOptions(BaseModel):
             if parts.scheme == "unix":
                 raise ValueError("redis_cluster needs a redis:// or rediss:// URL of a cluster node, not unix://")
             if parts.path.strip("/") not in ("", "0"):
-                raise ValueError(f"redis_url names database {parts.path.strip('/')!r}: a Redis Cluster has only "
-                                 "database 0 (leave the path out or use /0)")
+                raise ValueError("redis_cluster needs database 0, the only one a Redis Cluster has "
+                                 "(leave redis_url's path out or use /0)")
         return self
 
     @property
@@ -281,12 +294,15 @@ class RedisLink:
                                        attributes={**self._attributes, OPERATION_ATTRIBUTE: what}) \
             if self._tracer is not None else None
         started = time.perf_counter()
+        error_type: str | None = "cancelled"  # unless it ends otherwise: the caller was cancelled meanwhile
         try:
             result = await self._attempt(what, command, probing)
+            error_type = None
         except RedisUnavailable as exc:
-            self._observed(what, started, span, exc.error_type)
+            error_type = exc.error_type
             raise
-        self._observed(what, started, span, None)
+        finally:
+            self._observed(what, started, span, error_type)
         # Only a command sent during the outage (the probe) ends it: one sent before, answered
         # after another had failed, says nothing about Redis now (it would end the outage at
         # once, and the next failure would warn a second time).
@@ -307,11 +323,10 @@ class RedisLink:
             raise
         except Exception as exc:  # noqa: BLE001 - timeouts, sockets, redis-py's own errors (ResponseError...)
             error = _describe(exc)
-            if not self.cluster and type(exc).__name__ in _REDIRECTS:
+            if not self.cluster and type(exc).__name__ in _CLUSTER_ANSWERS:
                 error += " (this Redis is a cluster node: set redis_cluster = true)"
             self._failed(what, error)
-            kind = "timeout" if isinstance(exc, TimeoutError) else type(exc).__name__
-            raise RedisUnavailable(f"Redis at {self.display}: {error}", kind) from None
+            raise RedisUnavailable(f"Redis at {self.display}: {error}", _error_type(exc)) from None
 
     def _observed(self, what: str, started: float, span: Span | None, error_type: str | None) -> None:
         """Record one operation's duration (and end its span), with ``error.type`` when it failed."""
@@ -372,7 +387,12 @@ async def callback_in_outage(callback: Callable[[], Awaitable[None]]) -> None:
     except RedisUnavailable:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise RedisUnavailable(_describe(exc)) from None
+        raise RedisUnavailable(_describe(exc), _error_type(exc)) from None
+
+
+def _error_type(exc: BaseException) -> str:
+    """``error.type`` of a failed operation: ``timeout`` (ours or redis-py's), else the error's class."""
+    return "timeout" if type(exc).__name__ == "TimeoutError" else type(exc).__name__
 
 
 def _describe(exc: BaseException) -> str:

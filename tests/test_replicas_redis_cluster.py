@@ -18,7 +18,9 @@ import pytest
 
 from jiraplug.errors import ConfigError
 from jiraplug.plugins.cache.settings import CacheSettings
-from jiraplug.redis_link import RedisLink, RedisUnavailable
+from jiraplug.plugins.ratelimit.settings import RateLimitSettings
+from jiraplug.plugins.ratelimit.shared import SharedLimits
+from jiraplug.redis_link import RedisLink
 from jiraplug.sandbox.server import SandboxServer
 from tests.redis_server import RedisCluster
 from tests.replicas import caller, replicas, shared_environ, through_an_outage
@@ -118,7 +120,7 @@ def test_on_a_cluster_the_prefix_becomes_a_hash_tag_unless_it_has_one() -> None:
 def test_a_cluster_url_must_name_a_node_and_database_0() -> None:
     from jiraplug.bootstrap import bootstrap
 
-    for url, expected in (("unix:///run/redis.sock", "not unix://"), ("redis://127.0.0.1:7000/2", "only database 0")):
+    for url, expected in (("unix:///run/redis.sock", "not unix://"), ("redis://127.0.0.1:7000/2", "needs database 0")):
         with pytest.raises(ConfigError) as caught:
             bootstrap(environ={"JIRA_URL": "https://x.atlassian.net", "JIRAPLUG_CACHE__BACKEND": "redis",
                                "JIRAPLUG_CACHE__REDIS_URL": url, "JIRAPLUG_CACHE__REDIS_CLUSTER": "true"})
@@ -127,23 +129,19 @@ def test_a_cluster_url_must_name_a_node_and_database_0() -> None:
 
 async def test_a_cluster_node_used_as_a_single_redis_says_which_setting_is_missing(
         redis_cluster: RedisCluster) -> None:
-    link = RedisLink(redis_cluster.url, timeout=2)
+    """The rate limiter's real script against a cluster node, with and without ``redis_cluster``:
+    without it the node refuses the untagged keys (CROSSSLOT), and the error says what to set."""
+    def shared(cluster: bool) -> SharedLimits:
+        settings = RateLimitSettings(backend="redis", redis_url=redis_cluster.url,  # type: ignore[arg-type]
+                                     redis_cluster=cluster)
+        return SharedLimits(RedisLink(redis_cluster.url, timeout=2, cluster=cluster), settings, settings.key_prefix)
+
+    plain, clustered = shared(False), shared(True)
     try:
-        for index in range(50):  # some key lives on another node: its node answers MOVED
-            key = f"key-{index}"
-            try:
-                await link.run("probe", lambda client, key=key: client.get(key))
-            except RedisUnavailable as exc:
-                assert "set redis_cluster = true" in str(exc)
-                break
-        else:
-            pytest.fail("no key of 50 was on another node")
+        assert await plain.turn("alice") is None  # the local fallback
+        assert "set redis_cluster = true" in plain.link.snapshot()["last_error"]
+        assert await clustered.turn("alice") is not None
+        assert clustered.link.available and clustered.link.failures == 0
     finally:
-        await link.aclose()
-    clustered = RedisLink(redis_cluster.url, timeout=2, cluster=True)
-    try:
-        for index in range(50):
-            await clustered.run("probe", lambda client, index=index: client.set(f"key-{index}", index))
-        assert clustered.available and clustered.failures == 0
-    finally:
-        await clustered.aclose()
+        await plain.link.aclose()
+        await clustered.link.aclose()

@@ -12,6 +12,7 @@ from mcp import Client, StdioServerParameters
 
 from jiraplug.sandbox import SandboxServer
 from tests.conftest import sandbox_environ
+from tests.redis_server import RedisServer, skip_without_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -62,19 +63,21 @@ async def test_tool_call_spans_and_metrics_arrive_with_links_and_no_secrets(otlp
 
 
 async def test_redis_operations_are_client_spans_under_the_call_and_timed_with_their_errors(
-        otlp_receiver, redis_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+        otlp_receiver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """With the shared cache in a real Redis, each of its operations is a CLIENT span under the
     tool call's span and a point of db.client.operation.duration; with Redis gone, the failed
     operation carries error.type and the call still succeeds."""
-    with SandboxServer(flavour="cloud", seed=3, port=0) as sandbox:
+    skip_without_redis()
+    password = "redis-secret-not-for-telemetry"
+    with SandboxServer(flavour="cloud", seed=3, port=0) as sandbox, RedisServer(password=password) as redis:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA", "OTEL_"))}
         env.update(sandbox_environ(sandbox), **otlp_receiver.env(), OTEL_SERVICE_NAME="jiraplug-redis",
-                   JIRAPLUG_CACHE__BACKEND="redis", JIRAPLUG_CACHE__REDIS_URL=redis_server.url)
+                   JIRAPLUG_CACHE__BACKEND="redis", JIRAPLUG_CACHE__REDIS_URL=redis.url)
         params = StdioServerParameters(command=sys.executable, args=["-m", "jiraplug", "serve"], env=env,
                                        cwd=str(tmp_path))
         async with Client(params, cache=None) as client:
             assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-2"})).is_error
-            redis_server.stop()
+            redis.stop()
             assert not (await client.call_tool("jira_get_issue", {"issue_key": "PLAT-4"})).is_error
 
     call = otlp_receiver.wait_for_span("tools/call jira_get_issue")
@@ -84,7 +87,7 @@ async def test_redis_operations_are_client_spans_under_the_call_and_timed_with_t
     assert lookup.kind == "CLIENT"
     assert lookup.attributes["db.system.name"] == "redis"
     assert lookup.attributes["server.address"] == "127.0.0.1"
-    assert lookup.attributes["server.port"] == redis_server.port
+    assert lookup.attributes["server.port"] == redis.port
     assert lookup.attributes["jiraplug.redis.operation"] == "cache.lookup"
 
     duration = otlp_receiver.wait_for_metric("db.client.operation.duration")
@@ -98,3 +101,4 @@ async def test_redis_operations_are_client_spans_under_the_call_and_timed_with_t
     assert {p.attributes["error.type"] for p in failed} <= {"timeout", "ConnectionError"}, failed
     assert any(span.name.startswith("redis ") and span.attributes.get("error.type")
                for span in otlp_receiver.spans())
+    assert password not in otlp_receiver.attribute_text()

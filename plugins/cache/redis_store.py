@@ -19,7 +19,8 @@ So a write through any replica makes every replica miss on what it touches as so
 tokens are set, before and again after it is sent (before its tool result returns). Tokens
 are random, never counters, so a tag key that was evicted (``maxmemory`` with
 ``allkeys-lru``) or lost (a restart) cannot come back with a value an old entry recorded:
-such entries only miss. Redis Cluster is not supported (scripts touch keys they compute).
+such entries only miss. The scripts touch keys they compute from ``P``; on a Redis Cluster ``P``
+is a hash tag, so all of them share one slot (:attr:`jiraplug.redis_link.RedisOptions.key_prefix`).
 
 Redis failing never fails a read: a lookup that fails is a miss, a read whose write-log
 position is unknown is not stored, and a write whose tokens could not be set is kept

@@ -40,6 +40,19 @@ def test_backend_redis_needs_a_redis_url_and_never_echoes_a_bad_one() -> None:
     assert "not a redis url" in message.lower() and PASSWORD not in message
 
 
+def test_a_check_across_keys_and_a_misparsed_url_never_print_the_password(tmp_path: Path) -> None:
+    """A failed check across keys (unreadable password file, a cluster's database) used to print the
+    whole table, redis_url included; a password with an unencoded "/" split into port and path."""
+    url = f"redis://:{PASSWORD}@cache.internal:6379/3"
+    for environ in ({"JIRAPLUG_CACHE__REDIS_PASSWORD_FILE": str(tmp_path / "missing")},
+                    {"JIRAPLUG_CACHE__REDIS_CLUSTER": "true"}):
+        message = _settings_error(JIRAPLUG_CACHE__BACKEND="redis", JIRAPLUG_CACHE__REDIS_URL=url, **environ)
+        assert PASSWORD not in message and ("cannot read" in message or "needs database 0" in message), message
+    for split in ("redis://default:Zx9/Qw+Secret@host:6379/0", "redis://u:9173/Qw+Secret@host/0"):
+        message = _settings_error(JIRAPLUG_CACHE__BACKEND="redis", JIRAPLUG_CACHE__REDIS_URL=split)
+        assert "percent-encode" in message and "Secret" not in message and "Zx9" not in message, message
+
+
 def test_without_the_redis_package_start_up_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "redis", None)
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
@@ -196,3 +209,26 @@ def test_the_redis_unavailable_rule_fires_after_for_seconds() -> None:
     fired = monitor.evaluate(figures, 0, 11.0)
     assert [(a.name, a.state) for a in fired] == [("redis_unavailable", "firing")]
     assert [(a.name, a.state) for a in monitor.evaluate(figures, 0, 0.0)] == [("redis_unavailable", "resolved")]
+
+
+async def test_a_redis_operation_cancelled_with_its_tool_call_still_ends_its_span(redis_server: RedisServer) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    link = RedisLink(redis_server.url, timeout=5, tracer=provider.get_tracer("test"))
+
+    async def blocked(client: object) -> None:
+        await anyio.sleep(10)
+
+    with anyio.move_on_after(0.1):  # the tool call is cancelled while Redis has not answered
+        await link.run("cache.lookup", blocked)
+    await link.run("cache.store", lambda client: client.ping())
+    await link.aclose()
+    ended = {span.name: span for span in exporter.get_finished_spans()}
+    assert ended["redis cache.lookup"].attributes["error.type"] == "cancelled"
+    assert "error.type" not in ended["redis cache.store"].attributes
+    assert link.available  # a cancelled call says nothing about Redis
