@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -40,6 +39,7 @@ from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Ob
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
+from jiraplug.redis_url import check_url, database_of, display_url, is_sentinel, parse_sentinel
 from jiraplug.telemetry import once_per_meter
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ T = TypeVar("T")
 PROBE_INTERVAL_SECONDS = 1.0
 """During an outage, how often one command is let through to see whether Redis is back."""
 INSTALL_HINT = "pip install 'jiraplug[redis]'"
-_SCHEMES = ("redis", "rediss", "unix")
 # redis-py's errors for a cluster node's answers: MOVED/ASK (a key on another node) and CROSSSLOT
 # (keys of several slots in one command: what a cluster node says to our untagged scripts).
 _CLUSTER_ANSWERS = ("MovedError", "AskError", "ClusterCrossSlotError")
@@ -105,6 +104,10 @@ class RedisOptions(BaseModel):
         description="redis_url names a node of a Redis Cluster (cluster mode on): the client finds the others, "
                     "and every key carries the prefix as a hash tag, {prefix}, so it lives in one slot",
     )
+    redis_sentinel_password: SecretStr | None = Field(
+        default=None, description="With a redis+sentinel:// URL: the sentinels' own password, if they require one "
+                                  "(the URL's password is the primary's) (secret)",
+    )
 
     @field_validator("redis_url", mode="before")
     @classmethod
@@ -112,21 +115,7 @@ class RedisOptions(BaseModel):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        parts = urlsplit(text.strip())
-        # Never echo the value: it may carry a password.
-        if parts.scheme not in _SCHEMES or (parts.scheme != "unix" and not parts.hostname):
-            raise ValueError("not a Redis URL; expected redis://host:6379/0, rediss://host:6380/0 or unix:///path")
-        if parts.scheme != "unix":
-            try:
-                parts.port  # noqa: B018 - parsing it is the check
-            except ValueError:
-                valid = False
-            else:
-                valid = bool(re.fullmatch(r"/?\d*", parts.path))
-            if not valid:  # e.g. a password with an unencoded "/" moved part of itself into the port or path
-                raise ValueError("not a Redis URL: expected redis://[user:password@]host[:port][/db] with a numeric "
-                                 "port and database; percent-encode '/', '@' and ':' in a password")
-        return text.strip()
+        return check_url(text)  # never echoes the value: it may carry a password
 
     @model_validator(mode="after")
     def _check_backend(self) -> Any:
@@ -144,6 +133,9 @@ class RedisOptions(BaseModel):
                 raise ValueError('backend = "redis" needs redis_url (e.g. redis://redis:6379/0)')
             require_redis_package()
         if self.redis_cluster and self.redis_url is not None:
+            if is_sentinel(self.redis_url.get_secret_value()):
+                raise ValueError("redis_cluster = true and a redis+sentinel:// URL exclude each other: a cluster "
+                                 "fails over by itself; give the URL of one of its nodes")
             parts = urlsplit(self.redis_url.get_secret_value())
             if parts.scheme == "unix":
                 raise ValueError("redis_cluster needs a redis:// or rediss:// URL of a cluster node, not unix://")
@@ -170,15 +162,6 @@ def _hash_tag(key: str) -> str:
     start = key.find("{")
     end = key.find("}", start + 1) if start >= 0 else -1
     return key[start + 1:end] if end > start + 1 else ""
-
-
-def display_url(url: str) -> str:
-    """``scheme://host:port/db`` without user or password (for logs and snapshots)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
 
 
 # OpenTelemetry's database conventions: the duration metric and the attributes of a Redis operation.
@@ -212,12 +195,17 @@ def _instruments(meter: Meter) -> _Instruments:
 
 
 def _server_attributes(url: str) -> dict[str, Any]:
-    """``db.system.name``, ``server.address``/``server.port`` (or the socket path) and ``db.namespace``."""
+    """``db.system.name``, ``db.namespace`` and the server: its host and port, or the socket path.
+
+    Through Sentinel the primary is known only once resolved (and changes on a failover): no server.
+    """
+    attributes: dict[str, Any] = {"db.system.name": "redis", "db.namespace": database_of(url)}
+    if is_sentinel(url):
+        return attributes
     parts = urlsplit(url)
     if parts.scheme == "unix":
-        return {"db.system.name": "redis", "server.address": parts.path}
-    return {"db.system.name": "redis", "server.address": parts.hostname or "", "server.port": parts.port or 6379,
-            "db.namespace": parts.path.strip("/") or "0"}
+        return {**attributes, "server.address": parts.path}
+    return {**attributes, "server.address": parts.hostname or "", "server.port": parts.port or 6379}
 
 
 _links: weakref.WeakSet[RedisLink] = weakref.WeakSet()
@@ -235,10 +223,11 @@ class RedisLink:
 
     def __init__(self, url: str, *, password: str | None = None, timeout: float = 0.25,
                  meter: Meter | None = None, clock: Callable[[], float] = time.monotonic,
-                 cluster: bool = False, tracer: Tracer | None = None) -> None:
+                 cluster: bool = False, tracer: Tracer | None = None, sentinel_password: str | None = None) -> None:
         self.display = display_url(url)
         self.timeout = timeout
         self.cluster = cluster
+        self._sentinel_password = sentinel_password
         self._url = url
         self._password = password
         self._clock = clock
@@ -268,9 +257,23 @@ class RedisLink:
             if self.cluster:
                 # Our timeout bounds each command; the cluster client's own retries stay within it.
                 self._client = aioredis.RedisCluster.from_url(self._url, **kwargs)
+            elif is_sentinel(self._url):
+                self._client = self._through_sentinel(kwargs)
             else:
                 self._client = aioredis.from_url(self._url, retry_on_timeout=False, **kwargs)
         return self._client
+
+    def _through_sentinel(self, kwargs: dict[str, Any]) -> Any:
+        """A client of the primary the sentinels name; it asks them again when the primary fails over."""
+        from redis.asyncio.sentinel import Sentinel
+
+        found = parse_sentinel(self._url)
+        common = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout, "ssl": found.tls}
+        sentinel_auth = {"password": self._sentinel_password} if self._sentinel_password else {}
+        primary_auth = {"username": found.username, "password": kwargs.get("password") or found.password}
+        sentinels = Sentinel(found.sentinels, sentinel_kwargs={**common, **sentinel_auth})
+        return sentinels.master_for(found.service, db=found.db, health_check_interval=0, retry_on_timeout=False,
+                                    **common, **{k: v for k, v in primary_auth.items() if v})
 
     def on_recover(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` (before anything else) when an outage ends."""
@@ -399,6 +402,9 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "no answer within the timeout"
     text = str(exc).splitlines()[0] if str(exc) else ""
+    if type(exc).__name__ == "MasterNotFoundError":  # redis-py appends the sentinels' client reprs: drop them
+        text = text.split(" : ", 1)[0] + (" (do the sentinels answer, watch that service, and need "
+                                          "redis_sentinel_password?)")
     return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
@@ -407,14 +413,17 @@ def link_for(runtime: Runtime, options: RedisOptions) -> RedisLink:
     assert options.redis_url is not None
     url = options.redis_url.get_secret_value()
     password = options.redis_password.get_secret_value() if options.redis_password else None
-    identity = f"{url}\0{password}\0{options.redis_timeout_seconds}\0{options.redis_cluster}"
+    sentinel_password = (options.redis_sentinel_password.get_secret_value()
+                         if options.redis_sentinel_password else None)
+    identity = f"{url}\0{password}\0{options.redis_timeout_seconds}\0{options.redis_cluster}\0{sentinel_password}"
     digest = hashlib.blake2b(identity.encode(), digest_size=8).hexdigest()
     links: dict[str, RedisLink] = runtime.plugin_state(_REGISTRY, dict)
     link = links.get(digest)
     if link is None:
         link = links[digest] = RedisLink(url, password=password, timeout=options.redis_timeout_seconds,
                                          meter=runtime.telemetry.meter, clock=runtime.clock.monotonic,
-                                         cluster=options.redis_cluster, tracer=runtime.telemetry.tracer)
+                                         cluster=options.redis_cluster, tracer=runtime.telemetry.tracer,
+                                         sentinel_password=sentinel_password)
     return link
 
 

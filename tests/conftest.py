@@ -33,7 +33,7 @@ from jiraplug.testing import sandbox_environ  # noqa: E402,F401
 
 
 from tests.otlp_receiver import otlp_receiver  # noqa: E402,F401  (fixture)
-from tests.redis_server import redis_cluster, redis_server  # noqa: E402,F401  (fixtures)
+from tests.redis_server import redis_cluster, redis_sentinel, redis_server  # noqa: E402,F401  (fixtures)
 
 
 class MemoryTelemetry:

@@ -27,6 +27,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _userinfo(password: str | None) -> str:
+    return f":{password}@" if password else ""
+
+
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; ``url`` is what jiraplug's settings take."""
 
@@ -39,8 +43,7 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return f"redis://{_userinfo(self.password)}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         if REDIS_SERVER is None:
@@ -146,6 +149,85 @@ class RedisCluster:
         self.close()
 
 
+class RedisSentinelSet:
+    """A primary, one replica and one sentinel watching them as ``mymaster`` (quorum 1), on 127.0.0.1.
+
+    The sentinel calls the primary down after 500 ms without an answer and promotes the replica:
+    kill the primary (:attr:`primary`) to make it fail over.
+    """
+
+    SERVICE = "mymaster"
+
+    def __init__(self, password: str | None = None, sentinel_password: str | None = None) -> None:
+        auth = ["--masterauth", password] if password else []  # either may become the other's replica
+        self.password = password
+        self.sentinel_password = sentinel_password
+        self.primary = RedisServer(password=password, extra_args=auth)
+        self.replica = RedisServer(password=password,
+                                   extra_args=["--replicaof", "127.0.0.1", str(self.primary.port), *auth])
+        self.sentinel_port = _free_port()
+        self._dir = Path(tempfile.mkdtemp(prefix="jiraplug-sentinel-"))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """What jiraplug's settings take: the sentinel, the service and the database."""
+        return f"redis+sentinel://{_userinfo(self.password)}127.0.0.1:{self.sentinel_port}/{self.SERVICE}/0"
+
+    def start(self, timeout: float = 20.0) -> RedisSentinelSet:
+        self.primary.start()
+        self.replica.start()
+        config = self._dir / "sentinel.conf"  # the sentinel rewrites it: a file of its own
+        config.write_text("\n".join([
+            "bind 127.0.0.1", f"port {self.sentinel_port}", f"dir {self._dir}",
+            f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.primary.port} 1",
+            f"sentinel down-after-milliseconds {self.SERVICE} 500",
+            f"sentinel failover-timeout {self.SERVICE} 2000",
+            *([f"sentinel auth-pass {self.SERVICE} {self.password}"] if self.password else []),
+            *([f"requirepass {self.sentinel_password}"] if self.sentinel_password else []), "",
+        ]))
+        assert REDIS_SERVER is not None
+        self._process = subprocess.Popen([REDIS_SERVER, str(config), "--sentinel"], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE)
+        sentinel = self._sentinel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:  # the replica in sync and known to the sentinel
+            if (b"master_link_status:up" in self.replica.command("INFO replication")
+                    and b"slaves=1" in sentinel.command("INFO sentinel")):
+                return self
+            time.sleep(0.05)
+        self.close()
+        raise RuntimeError(f"the sentinel on 127.0.0.1:{self.sentinel_port} did not see the replica in sync")
+
+    def current_primary_port(self) -> int:
+        """The port of the primary the sentinel names now."""
+        answer = self._sentinel().command(f"SENTINEL get-master-addr-by-name {self.SERVICE}")
+        return int(answer.split(b"\r\n")[-2])
+
+    def _sentinel(self) -> RedisServer:
+        """The sentinel, for :meth:`RedisServer.command` only."""
+        return RedisServer(port=self.sentinel_port, password=self.sentinel_password)
+
+    def close(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        self._process = None
+        self.primary.close()
+        self.replica.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisSentinelSet:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def skip_without_redis() -> None:
     """Skip on a machine without redis-server, except under CI, which must have it."""
     if REDIS_SERVER is None and not __import__("os").environ.get("CI"):
@@ -166,3 +248,11 @@ def redis_cluster() -> Iterator[RedisCluster]:
     skip_without_redis()
     with RedisCluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+def redis_sentinel() -> Iterator[RedisSentinelSet]:
+    """A fresh primary, replica and sentinel for one test."""
+    skip_without_redis()
+    with RedisSentinelSet() as found:
+        yield found
