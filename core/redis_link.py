@@ -51,6 +51,8 @@ T = TypeVar("T")
 
 PROBE_INTERVAL_SECONDS = 1.0
 """During an outage, how often one command is let through to see whether Redis is back."""
+PRIMARY_CHECK_SECONDS = 1.0
+"""Through Sentinel, how often the sentinels are asked which primary they name."""
 INSTALL_HINT = "pip install 'jiraplug[redis]'"
 # redis-py's errors for a cluster node's answers: MOVED/ASK (a key on another node) and CROSSSLOT
 # (keys of several slots in one command: what a cluster node says to our untagged scripts).
@@ -88,7 +90,8 @@ class RedisOptions(BaseModel):
         default="memory", description='Where the state lives: "memory" (this process) or "redis" (shared by replicas)'
     )
     redis_url: SecretStr | None = Field(
-        default=None, description="redis://host:6379/0, rediss:// for TLS, unix:///path; may carry a password (secret)"
+        default=None, description="redis://host:6379/0, rediss:// for TLS, unix:///path, or "
+                                  "redis+sentinel://host:26379[,host:26379]/service/0; may carry a password (secret)"
     )
     redis_password: SecretStr | None = Field(default=None, description="Redis password, if not in the URL (secret)")
     redis_password_file: Path | None = Field(default=None, description="File holding the Redis password")
@@ -228,6 +231,10 @@ class RedisLink:
         self.timeout = timeout
         self.cluster = cluster
         self._sentinel_password = sentinel_password
+        self._sentinels: Any = None  # redis-py's Sentinel, with a sentinel URL
+        self._primary: Any = None  # the primary's address as the sentinels last named it
+        self._next_primary_check = 0.0
+        self._on_failover: list[Callable[[Any], Awaitable[None]]] = []
         self._url = url
         self._password = password
         self._clock = clock
@@ -268,12 +275,41 @@ class RedisLink:
         from redis.asyncio.sentinel import Sentinel
 
         found = parse_sentinel(self._url)
-        common = {"socket_timeout": self.timeout, "socket_connect_timeout": self.timeout, "ssl": found.tls}
-        sentinel_auth = {"password": self._sentinel_password} if self._sentinel_password else {}
-        primary_auth = {"username": found.username, "password": kwargs.get("password") or found.password}
-        sentinels = Sentinel(found.sentinels, sentinel_kwargs={**common, **sentinel_auth})
-        return sentinels.master_for(found.service, db=found.db, health_check_interval=0, retry_on_timeout=False,
-                                    **common, **{k: v for k, v in primary_auth.items() if v})
+        # redis-py asks the sentinels in turn: a hung one must leave time for the next and the primary.
+        ask = self.timeout / (len(found.sentinels) + 1)
+        sentinel_options = {"socket_timeout": ask, "socket_connect_timeout": ask, "ssl": found.tls}
+        if self._sentinel_password:
+            sentinel_options["password"] = self._sentinel_password
+        primary_auth = {"username": found.username, "password": found.password or kwargs.get("password")}
+        self._sentinels = Sentinel(found.sentinels, sentinel_kwargs=sentinel_options)
+        return self._sentinels.master_for(
+            found.service, db=found.db, health_check_interval=0, retry_on_timeout=False, ssl=found.tls,
+            socket_timeout=self.timeout, socket_connect_timeout=self.timeout,
+            **{k: v for k, v in primary_auth.items() if v})
+
+    def on_failover(self, callback: Callable[[Any], Awaitable[None]]) -> None:
+        """Run ``callback(client)`` (before the command) when the sentinels name another primary."""
+        self._on_failover.append(callback)
+
+    async def _follow_the_primary(self, client: Any) -> None:
+        """Through Sentinel, ask (at most once a second) which primary the sentinels name now.
+
+        redis-py asks again only for new connections, so after a failover that left the old
+        primary running (a planned one, a partition) pooled connections kept writing to it, and
+        those writes were lost when it became a replica. A new address drops the idle
+        connections, and the failover callbacks run: replication is asynchronous, so the promoted
+        replica may lack the last writes (the cache then invalidates everything).
+        """
+        now = self._clock()
+        if self._sentinels is None or now < self._next_primary_check:
+            return
+        address = await client.connection_pool.get_master_address()
+        self._next_primary_check = now + PRIMARY_CHECK_SECONDS
+        moved, self._primary = self._primary is not None and address != self._primary, address
+        if moved:
+            log.warning("Redis Sentinel names another primary for %s: shared state continues there", self.display)
+            for callback in list(self._on_failover):
+                await callback(client)
 
     def on_recover(self, callback: Callable[[], Awaitable[None]]) -> None:
         """Run ``callback`` (before anything else) when an outage ends."""
@@ -317,10 +353,12 @@ class RedisLink:
         """The command (after the recovery steps when probing), its failure as :class:`RedisUnavailable`."""
         try:
             async with asyncio.timeout(self.timeout):
+                client = self.client
+                await self._follow_the_primary(client)
                 if probing:
                     for callback in list(self._on_recover):
                         await callback_in_outage(callback)
-                return await command(self.client)
+                return await command(client)
         except RedisUnavailable as exc:
             self._failed(what, f"recovery step: {exc}")
             raise
@@ -376,11 +414,13 @@ class RedisLink:
     async def aclose(self) -> None:
         """Close the connections (safe to call twice)."""
         client, self._client = self._client, None
-        if client is not None:
-            try:
-                await client.aclose()
-            except Exception:  # noqa: BLE001 - closing a dead connection must not fail shutdown
-                pass
+        sentinels, self._sentinels = self._sentinels, None
+        for closable in (client, sentinels):
+            if closable is not None:
+                try:
+                    await closable.aclose()
+                except Exception:  # noqa: BLE001 - closing a dead connection must not fail shutdown
+                    pass
 
 
 async def callback_in_outage(callback: Callable[[], Awaitable[None]]) -> None:

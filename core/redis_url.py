@@ -60,15 +60,18 @@ def parse_sentinel(url: str) -> SentinelURL:
     authority, _, path = rest.partition("/")
     credentials, _, hosts = authority.rpartition("@")
     username, _, password = credentials.partition(":") if credentials else ("", "", "")
+    if "?" in rest or "#" in rest:
+        raise ValueError("a redis+sentinel:// URL takes no query or fragment: rediss+sentinel:// checks "
+                         f"certificates against the system's CAs; {_ENCODE}")
     sentinels = []
     for host in hosts.split(","):
         name, _, port = host.strip().rpartition(":")
-        if not name or not port.isdigit() or not 0 < int(port) < 65536:
+        if not name or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ValueError("a redis+sentinel:// URL lists its sentinels as host:port[,host:port...] "
                              f"(e.g. redis+sentinel://sentinel:26379/mymaster/0); {_ENCODE}")
         sentinels.append((name.strip("[]"), int(port)))
     service, _, db = path.partition("/")
-    if not service or not re.fullmatch(r"\d*", db.strip("/")):
+    if not service or set(service) & set("@:") or not re.fullmatch(r"[0-9]*", db.strip("/")):
         raise ValueError("a redis+sentinel:// URL names the primary's service and database after the sentinels: "
                          f"redis+sentinel://host:26379/<service>[/<db>]; {_ENCODE}")
     return SentinelURL(sentinels=tuple(sentinels), service=unquote(service), db=int(db.strip("/") or 0),
@@ -80,13 +83,18 @@ def display_url(url: str) -> str:
     """The URL without user or password (for logs, metrics and snapshots)."""
     if is_sentinel(url):
         found = parse_sentinel(url)
-        hosts = ",".join(f"{host}:{port}" for host, port in found.sentinels)
+        hosts = ",".join(f"{_host(host)}:{port}" for host, port in found.sentinels)
         return f"{url.split('://', 1)[0]}://{hosts}/{found.service}/{found.db}"
     parts = urlsplit(url)
     if parts.scheme == "unix":
         return f"unix://{parts.path}"
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+    return f"{parts.scheme}://{_host(parts.hostname or '')}{port}{parts.path}"
+
+
+def _host(name: str) -> str:
+    """``name`` as a URL writes it: an IPv6 address in brackets."""
+    return f"[{name}]" if ":" in name else name
 
 
 def database_of(url: str) -> str:

@@ -85,8 +85,8 @@ async def keep_reading(base: str, deadline: float, failures: list[str], issue_ke
 
 
 async def through_an_outage(bases: list[str], sandbox: SandboxServer, stop: Callable[[], object],
-                            start: Callable[[], object]) -> None:
-    """Load two replicas while Redis goes away (``stop`` at 2 s) and comes back (``start`` at 4.5 s).
+                            start: Callable[[], object], down_for: float = 2.5) -> None:
+    """Load two replicas while Redis goes away (``stop`` at 2 s) and comes back (``start`` ``down_for`` later).
 
     Two readers per replica, and a writer on the first replica whose every write is read back
     through the second, for 8 s: every call must succeed and no read may be stale. Then shared
@@ -115,7 +115,7 @@ async def through_an_outage(bases: list[str], sandbox: SandboxServer, stop: Call
         async def outage() -> None:
             await anyio.sleep(2)
             await anyio.to_thread.run_sync(stop)
-            await anyio.sleep(2.5)
+            await anyio.sleep(down_for)
             await anyio.to_thread.run_sync(start)
 
         async with anyio.create_task_group() as tasks:

@@ -187,6 +187,7 @@ class SharedCache:
         self.refused = 0
         self.skipped_unavailable = 0
         link.on_recover(self._apply_pending)
+        link.on_failover(self._after_failover)
 
     def _script(self, client: Any, name: str, source: str) -> Any:
         script = self._scripts.get(name)
@@ -283,6 +284,14 @@ class SharedCache:
         self._pending |= tags
         if len(self._pending) > MAX_PENDING_TAGS:
             self._pending = None
+
+    async def _after_failover(self, client: Any) -> None:
+        """Another primary (Sentinel): it may lack the last writes' tokens, so every entry is suspect.
+
+        Kept pending if this fails, like a write during an outage, and applied when Redis answers.
+        """
+        self._pending, self._has_pending = None, True
+        await self._apply_pending_on(client)
 
     async def _apply_pending(self) -> None:
         """Called by the link when an outage ends, before any other command."""
