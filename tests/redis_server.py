@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -27,6 +28,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def make_test_ca(folder: Path) -> Path:
+    """A throwaway CA (``ca.pem``) and a server certificate for 127.0.0.1 it signed, made with ``openssl``."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("openssl is not installed (it comes with Debian's base system)")
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=jiraplug test CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (folder / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
+    return folder / "ca.pem"
+
+
 def _userinfo(password: str | None) -> str:
     return f":{password}@" if password else ""
 
@@ -34,21 +53,32 @@ def _userinfo(password: str | None) -> str:
 class RedisServer:
     """One ``redis-server`` process on 127.0.0.1; ``url`` is what jiraplug's settings take."""
 
-    def __init__(self, port: int | None = None, password: str | None = None, extra_args: list[str] | None = None) -> None:
+    def __init__(self, port: int | None = None, password: str | None = None, extra_args: list[str] | None = None,
+                 tls: bool = False) -> None:
         self.port = port or _free_port()
         self.password = password
         self.extra_args = extra_args or []
         self._dir = Path(tempfile.mkdtemp(prefix="jiraplug-redis-"))
         self._process: subprocess.Popen[bytes] | None = None
+        self.ca = make_test_ca(self._dir) if tls else None  # TLS only: no plain port at all
 
     @property
     def url(self) -> str:
+        if self.ca is not None:
+            return f"rediss://{_userinfo(self.password)}127.0.0.1:{self.port}/0?ssl_ca_certs={self.ca}"
         return f"redis://{_userinfo(self.password)}127.0.0.1:{self.port}/0"
+
+    def _listen_args(self) -> list[str]:
+        if self.ca is None:
+            return ["--port", str(self.port)]
+        return ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self._dir / "server.pem"),
+                "--tls-key-file", str(self._dir / "server.key"), "--tls-ca-cert-file", str(self.ca),
+                "--tls-auth-clients", "no"]
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         if REDIS_SERVER is None:
             raise RuntimeError("redis-server is not installed (apt-get install -y redis-server; .ci/run does it)")
-        args = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+        args = [REDIS_SERVER, "--bind", "127.0.0.1", *self._listen_args(), "--save", "", "--appendonly", "no",
                 "--dir", str(self._dir), "--protected-mode", "yes", "--loglevel", "warning"]
         if self.password:
             args += ["--requirepass", self.password]
@@ -71,7 +101,7 @@ class RedisServer:
     def command(self, line: str) -> bytes:
         """One inline command's raw answer (empty if the server does not answer)."""
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            with self._connect() as sock:
                 if self.password:
                     sock.sendall(f"AUTH {self.password}\r\n".encode())
                     sock.recv(64)
@@ -79,6 +109,12 @@ class RedisServer:
                 return sock.recv(4096)
         except OSError:
             return b""
+
+    def _connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=0.5)
+        if self.ca is None:
+            return sock
+        return ssl.create_default_context(cafile=str(self.ca)).wrap_socket(sock, server_hostname="127.0.0.1")
 
     def stop(self) -> None:
         """Kill the server (an outage: no shutdown save, clients see dropped connections)."""

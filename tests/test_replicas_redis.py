@@ -18,7 +18,7 @@ import pytest
 
 from jiraplug.sandbox.knobs import Knobs
 from jiraplug.sandbox.server import SandboxServer
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, skip_without_redis
 from tests.replicas import caller, keep_reading, replicas, shared_environ, through_an_outage
 from tests.test_multiuser import basic
 
@@ -78,6 +78,29 @@ async def test_a_read_cached_through_one_replica_is_a_hit_on_the_other_for_the_s
                 assert jira_requests(sandbox) == before, f"{tool}: replica B asked Jira again"
                 error, _ = await erin_b.call(tool, **args)  # another user: never alice's entry
                 assert jira_requests(sandbox) > before, f"{tool}: erin was served alice's cached answer"
+
+
+async def test_a_tls_redis_with_the_password_from_a_file_is_shared(tmp_path: Path, sandbox: SandboxServer) -> None:
+    """``rediss://`` to a Redis that listens on TLS only, its CA in the URL, the password from a
+    mounted secret file (issue 16, part 1): the replicas share the cache, nothing falls back."""
+    skip_without_redis()
+    password = "tls-redis-password"
+    with RedisServer(password=password, tls=True) as redis:
+        secret = tmp_path / "redis-password"
+        secret.write_text(password + "\n")
+        url = redis.url.replace(f":{password}@", "")
+        env = shared_environ(url, JIRAPLUG_CACHE__REDIS_PASSWORD_FILE=str(secret),
+                             JIRAPLUG_RATELIMIT__REDIS_PASSWORD_FILE=str(secret))
+        with replicas(tmp_path, sandbox, **env) as (one, two):
+            async with caller(one) as a, caller(two) as b:
+                error, first = await a.call("jira_get_issue", issue_key="OPS-3", comment_limit=0)
+                assert not error
+                before = jira_requests(sandbox)
+                assert await b.call("jira_get_issue", issue_key="OPS-3", comment_limit=0) == (False, first)
+                assert jira_requests(sandbox) == before, "replica B asked Jira for what A had cached over TLS"
+    for index in range(2):
+        log = (tmp_path / f"replica-{index}" / "server.log").read_text()
+        assert "is unavailable" not in log and password not in log, log[-3000:]
 
 
 async def test_two_replicas_flooded_together_stay_within_the_shared_budget(
