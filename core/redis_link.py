@@ -33,13 +33,20 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 from opentelemetry.metrics import CallbackOptions, Counter, Histogram, Meter, Observation
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
-from jiraplug.redis_url import check_url, database_of, display_url, is_sentinel, parse_sentinel
+from jiraplug.redis_url import (
+    check_cluster_url,
+    check_url,
+    database_of,
+    display_url,
+    is_sentinel,
+    parse_sentinel,
+    server_of,
+)
 from jiraplug.telemetry import once_per_meter
 
 if TYPE_CHECKING:
@@ -136,15 +143,7 @@ class RedisOptions(BaseModel):
                 raise ValueError('backend = "redis" needs redis_url (e.g. redis://redis:6379/0)')
             require_redis_package()
         if self.redis_cluster and self.redis_url is not None:
-            if is_sentinel(self.redis_url.get_secret_value()):
-                raise ValueError("redis_cluster = true and a redis+sentinel:// URL exclude each other: a cluster "
-                                 "fails over by itself; give the URL of one of its nodes")
-            parts = urlsplit(self.redis_url.get_secret_value())
-            if parts.scheme == "unix":
-                raise ValueError("redis_cluster needs a redis:// or rediss:// URL of a cluster node, not unix://")
-            if parts.path.strip("/") not in ("", "0"):
-                raise ValueError("redis_cluster needs database 0, the only one a Redis Cluster has "
-                                 "(leave redis_url's path out or use /0)")
+            check_cluster_url(self.redis_url.get_secret_value())
         return self
 
     @property
@@ -203,12 +202,12 @@ def _server_attributes(url: str) -> dict[str, Any]:
     Through Sentinel the primary is known only once resolved (and changes on a failover): no server.
     """
     attributes: dict[str, Any] = {"db.system.name": "redis", "db.namespace": database_of(url)}
-    if is_sentinel(url):
-        return attributes
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return {**attributes, "server.address": parts.path}
-    return {**attributes, "server.address": parts.hostname or "", "server.port": parts.port or 6379}
+    server = server_of(url)
+    if server is not None:
+        attributes["server.address"] = server[0]
+        if server[1] is not None:
+            attributes["server.port"] = server[1]
+    return attributes
 
 
 _links: weakref.WeakSet[RedisLink] = weakref.WeakSet()
@@ -265,12 +264,12 @@ class RedisLink:
                 # Our timeout bounds each command; the cluster client's own retries stay within it.
                 self._client = aioredis.RedisCluster.from_url(self._url, **kwargs)
             elif is_sentinel(self._url):
-                self._client = self._through_sentinel(kwargs)
+                self._client = self._through_sentinel()
             else:
                 self._client = aioredis.from_url(self._url, retry_on_timeout=False, **kwargs)
         return self._client
 
-    def _through_sentinel(self, kwargs: dict[str, Any]) -> Any:
+    def _through_sentinel(self) -> Any:
         """A client of the primary the sentinels name; it asks them again when the primary fails over."""
         from redis.asyncio.sentinel import Sentinel
 
@@ -280,7 +279,7 @@ class RedisLink:
         sentinel_options = {"socket_timeout": ask, "socket_connect_timeout": ask, "ssl": found.tls}
         if self._sentinel_password:
             sentinel_options["password"] = self._sentinel_password
-        primary_auth = {"username": found.username, "password": found.password or kwargs.get("password")}
+        primary_auth = {"username": found.username, "password": found.password or self._password}
         self._sentinels = Sentinel(found.sentinels, sentinel_kwargs=sentinel_options)
         return self._sentinels.master_for(
             found.service, db=found.db, health_check_interval=0, retry_on_timeout=False, ssl=found.tls,
@@ -329,8 +328,8 @@ class RedisLink:
             probing = True
         # A CLIENT span under the tool call and a duration per operation, as OpenTelemetry's
         # database conventions have them (the span is a no-op when no tracer provider is set).
-        span = self._tracer.start_span(f"redis {what}", kind=SpanKind.CLIENT,
-                                       attributes={**self._attributes, OPERATION_ATTRIBUTE: what}) \
+        attributes = {**self._attributes, OPERATION_ATTRIBUTE: what}
+        span = self._tracer.start_span(f"redis {what}", kind=SpanKind.CLIENT, attributes=attributes) \
             if self._tracer is not None else None
         started = time.perf_counter()
         error_type: str | None = "cancelled"  # unless it ends otherwise: the caller was cancelled meanwhile
@@ -341,7 +340,7 @@ class RedisLink:
             error_type = exc.error_type
             raise
         finally:
-            self._observed(what, started, span, error_type)
+            self._observed(attributes, started, span, error_type)
         # Only a command sent during the outage (the probe) ends it: one sent before, answered
         # after another had failed, says nothing about Redis now (it would end the outage at
         # once, and the next failure would warn a second time).
@@ -369,9 +368,9 @@ class RedisLink:
             self._failed(what, error)
             raise RedisUnavailable(f"Redis at {self.display}: {error}", _error_type(exc)) from None
 
-    def _observed(self, what: str, started: float, span: Span | None, error_type: str | None) -> None:
+    def _observed(self, attributes: dict[str, Any], started: float, span: Span | None,
+                  error_type: str | None) -> None:
         """Record one operation's duration (and end its span), with ``error.type`` when it failed."""
-        attributes = {**self._attributes, OPERATION_ATTRIBUTE: what}
         if error_type is not None:
             attributes["error.type"] = error_type
         if self._instruments is not None:

@@ -54,6 +54,28 @@ def check_url(url: str) -> str:
     return url
 
 
+def check_cluster_url(url: str) -> None:
+    """``ValueError`` unless ``url`` can name a Redis Cluster node (TCP, database 0)."""
+    if is_sentinel(url):
+        raise ValueError("redis_cluster = true and a redis+sentinel:// URL exclude each other: a cluster "
+                         "fails over by itself; give the URL of one of its nodes")
+    if urlsplit(url).scheme == "unix":
+        raise ValueError("redis_cluster needs a redis:// or rediss:// URL of a cluster node, not unix://")
+    if database_of(url) != "0":
+        raise ValueError("redis_cluster needs database 0, the only one a Redis Cluster has "
+                         "(leave redis_url's path out or use /0)")
+
+
+def server_of(url: str) -> tuple[str, int | None] | None:
+    """The server ``url`` names: host and port, or the socket path and None; None through Sentinel."""
+    if is_sentinel(url):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path, None
+    return parts.hostname or "", parts.port or 6379
+
+
 def parse_sentinel(url: str) -> SentinelURL:
     """The parts of a ``redis+sentinel://`` URL, or ``ValueError`` (never repeating the URL)."""
     scheme, _, rest = url.strip().partition("://")

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,7 +140,27 @@ class RedisServer:
         self.close()
 
 
-class RedisCluster:
+class _Processes:
+    """A group of Redis processes: ``with`` starts them, and stops them (also when starting fails)."""
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RedisCluster(_Processes):
     """A Redis Cluster of ``size`` primaries (no replicas) on 127.0.0.1, made by ``redis-cli --cluster create``."""
 
     def __init__(self, size: int = 3) -> None:
@@ -174,18 +195,8 @@ class RedisCluster:
         for node in self.nodes:
             node.close()
 
-    def __enter__(self) -> RedisCluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class RedisSentinelSet:
+class RedisSentinelSet(_Processes):
     """A primary, one replica and one sentinel watching them as ``mymaster`` (quorum 1), on 127.0.0.1.
 
     The sentinel calls the primary down after 500 ms without an answer and promotes the replica:
@@ -252,16 +263,6 @@ class RedisSentinelSet:
         self.primary.close()
         self.replica.close()
         shutil.rmtree(self._dir, ignore_errors=True)
-
-    def __enter__(self) -> RedisSentinelSet:
-        try:
-            return self.start()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def skip_without_redis() -> None:
