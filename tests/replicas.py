@@ -6,6 +6,7 @@ knobs) and sharing one real Redis (``tests/redis_server.py``). Loopback only.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
@@ -137,3 +138,29 @@ async def through_an_outage(bases: list[str], sandbox: SandboxServer, stop: Call
                 break
             await anyio.sleep(0.5)
         assert resumed, "replica B never served what replica A cached after Redis came back"
+
+
+async def stale_reads(ends: list[Caller], steps: int, rng: random.Random, issue_key: str, *,
+                      same_end_share: float = 0.0) -> list[tuple[int, str, str]]:
+    """Write-then-read across replicas ``steps`` times; the reads that did not see their write.
+
+    Before each write every end reads the issue (so each holds it cached); the write goes
+    through a random end, and the read back through another end (or, with probability
+    ``same_end_share``, the same one), after the write returned.
+    """
+    stale: list[tuple[int, str, str]] = []
+    for step in range(steps):
+        writer = rng.randrange(len(ends))
+        others = [end for index, end in enumerate(ends) if index != writer]
+        reader = ends[writer] if same_end_share and rng.random() >= 1 - same_end_share else others[0]
+        for end in ends:
+            error, _ = await end.call("jira_get_issue", issue_key=issue_key, comment_limit=0)
+            assert not error
+        summary = f"summary {step}"
+        error, _ = await ends[writer].call("jira_update_issue", issue_key=issue_key, fields={"summary": summary})
+        assert not error
+        error, issue = await reader.call("jira_get_issue", issue_key=issue_key, comment_limit=0)
+        assert not error
+        if issue["summary"] != summary:
+            stale.append((step, summary, issue["summary"]))
+    return stale

@@ -19,7 +19,7 @@ import pytest
 from jiraplug.sandbox.knobs import Knobs
 from jiraplug.sandbox.server import SandboxServer
 from tests.redis_server import RedisServer, skip_without_redis
-from tests.replicas import caller, keep_reading, replicas, shared_environ, through_an_outage
+from tests.replicas import caller, keep_reading, replicas, shared_environ, stale_reads, through_an_outage
 from tests.test_multiuser import basic
 
 pytestmark = pytest.mark.anyio
@@ -39,25 +39,9 @@ async def test_a_read_on_one_replica_after_a_write_on_the_other_sees_the_write(
         tmp_path: Path, sandbox: SandboxServer, redis_server: RedisServer) -> None:
     """200 interleavings of write-then-read across the two replicas, each read after its write
     returned; both replicas hold the issue cached before each write. 0 stale reads."""
-    rng = random.Random(16)
-    stale: list[tuple[int, str, str]] = []
     with replicas(tmp_path, sandbox, **shared_environ(redis_server.url, ratelimit=False)) as bases:
         async with caller(bases[0]) as a, caller(bases[1]) as b:
-            ends = [a, b]
-            for step in range(200):
-                writer = rng.randrange(2)
-                reader = ends[1 - writer] if rng.random() < 0.8 else ends[writer]
-                for end in ends:  # both replicas have the current summary cached
-                    error, _ = await end.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
-                    assert not error
-                summary = f"summary {step}"
-                error, _ = await ends[writer].call("jira_update_issue", issue_key="PLAT-1",
-                                                   fields={"summary": summary})
-                assert not error
-                error, issue = await reader.call("jira_get_issue", issue_key="PLAT-1", comment_limit=0)
-                assert not error
-                if issue["summary"] != summary:
-                    stale.append((step, summary, issue["summary"]))
+            stale = await stale_reads([a, b], 200, random.Random(16), "PLAT-1", same_end_share=0.2)
     assert stale == []
     # The cache did serve: most of the reads before a write were hits (fewer GETs than reads).
     assert jira_requests(sandbox, "GET") < 3 * 200

@@ -23,7 +23,7 @@ from jiraplug.plugins.ratelimit.shared import SharedLimits
 from jiraplug.redis_link import RedisLink
 from jiraplug.sandbox.server import SandboxServer
 from tests.redis_server import RedisCluster
-from tests.replicas import caller, replicas, shared_environ, through_an_outage
+from tests.replicas import caller, replicas, shared_environ, stale_reads, through_an_outage
 
 pytestmark = pytest.mark.anyio
 CLUSTER = {"JIRAPLUG_CACHE__REDIS_CLUSTER": "true", "JIRAPLUG_RATELIMIT__REDIS_CLUSTER": "true"}
@@ -54,24 +54,9 @@ def keyslot(key: str) -> int:
 
 async def test_two_replicas_share_a_fresh_cache_and_one_budget_through_a_redis_cluster(
         tmp_path: Path, sandbox: SandboxServer, redis_cluster: RedisCluster) -> None:
-    rng = random.Random(17)
-    stale: list[int] = []
     with replicas(tmp_path, sandbox, **shared_environ(redis_cluster.url, **CLUSTER)) as (one, two):
         async with caller(one) as a, caller(two) as b:
-            ends = [a, b]
-            for step in range(40):  # write on one, read on either: never the old summary
-                writer = rng.randrange(2)
-                for end in ends:
-                    error, _ = await end.call("jira_get_issue", issue_key="PLAT-3", comment_limit=0)
-                    assert not error
-                summary = f"cluster summary {step}"
-                error, _ = await ends[writer].call("jira_update_issue", issue_key="PLAT-3",
-                                                   fields={"summary": summary})
-                assert not error
-                error, issue = await ends[1 - writer].call("jira_get_issue", issue_key="PLAT-3", comment_limit=0)
-                assert not error
-                if issue["summary"] != summary:
-                    stale.append(step)
+            stale = await stale_reads([a, b], 40, random.Random(17), "PLAT-3")  # write on one, read on the other
             error, first = await a.call("jira_search", jql="project = MOB ORDER BY key")
             assert not error
             before = len(sandbox.request_log)
